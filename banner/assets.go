@@ -1,0 +1,140 @@
+package banner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tdewolff/minify/v2"
+	"github.com/tdewolff/minify/v2/css"
+	"github.com/tdewolff/minify/v2/js"
+)
+
+//go:embed assets/kelisim.js
+var clientJS string
+
+//go:embed assets/kelisim.css
+var clientCSS string
+
+// asset is a minified file with a content-hash name, kept with its gzip
+// form so it is compressed once, at start-up.
+type asset struct {
+	name  string // e.g. kelisim.3f2a9c1b.js
+	ctype string
+	body  []byte
+	gz    []byte
+	etag  string
+}
+
+func newAsset(base, ext, ctype string, body []byte) asset {
+	sum := sha256.Sum256(body)
+	h := hex.EncodeToString(sum[:])[:10]
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	return asset{name: base + "." + h + "." + ext, ctype: ctype, body: body, gz: gz.Bytes(), etag: `"` + h + `"`}
+}
+
+// rulesJSON is the catalog in the compact form the client guard uses:
+// [[[host, pathPrefix, categoryBits], ...], [necessaryHost, ...]].
+func (b *Banner) rulesJSON() ([]byte, error) {
+	rules := [][3]any{}
+	for _, r := range b.opts.Catalog.Rules() {
+		rules = append(rules, [3]any{r.Host, r.Path, int(r.Category.Bit())})
+	}
+	return json.Marshal([]any{rules, b.opts.Catalog.NecessaryHosts()})
+}
+
+func (b *Banner) buildAssets() error {
+	m := minify.New()
+	m.AddFunc("application/javascript", js.Minify)
+	m.AddFunc("text/css", css.Minify)
+	rules, err := b.rulesJSON()
+	if err != nil {
+		return err
+	}
+	src := strings.Replace(clientJS, "/*RULES*/[[], []]", string(rules), 1)
+	if src == clientJS {
+		return fmt.Errorf("banner: client script lost its rules marker")
+	}
+	minJS, err := m.String("application/javascript", src)
+	if err != nil {
+		return fmt.Errorf("banner: minify script: %w", err)
+	}
+	minCSS, err := m.String("text/css", clientCSS)
+	if err != nil {
+		return fmt.Errorf("banner: minify stylesheet: %w", err)
+	}
+	b.js = newAsset("kelisim", "js", "text/javascript; charset=utf-8", []byte(minJS))
+	b.css = newAsset("kelisim", "css", "text/css; charset=utf-8", []byte(minCSS))
+	return nil
+}
+
+// AssetSizes returns the gzip sizes of the script and the stylesheet.
+func (b *Banner) AssetSizes() (jsGz, cssGz int) { return len(b.js.gz), len(b.css.gz) }
+
+// ServeAsset serves the asset called name (a content-hash name gets a
+// year of immutable caching; the plain kelisim.js / kelisim.css names are
+// revalidated). It reports whether name was an asset.
+func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string) bool {
+	var a *asset
+	immutable := true
+	switch name {
+	case b.js.name:
+		a = &b.js
+	case b.css.name:
+		a = &b.css
+	case "kelisim.js":
+		a, immutable = &b.js, false
+	case "kelisim.css":
+		a, immutable = &b.css, false
+	default:
+		return false
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("ETag", a.etag)
+	h.Add("Vary", "Accept-Encoding")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if immutable {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if strings.Contains(r.Header.Get("If-None-Match"), a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	body := a.body
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Last-Modified", startTime)
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	return true
+}
+
+var startTime = time.Now().UTC().Format(http.TimeFormat)
+
+func acceptsGzip(ae string) bool {
+	for _, part := range strings.Split(ae, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") || strings.Contains(params, "q=0.")
+		}
+	}
+	return false
+}

@@ -1,0 +1,257 @@
+// Kelisim client: guards against trackers injected at run time, posts the
+// visitor's choice and brings neutralised elements back in place, in
+// document order, without a reload. Loaded synchronously first in <head>,
+// so its guards are in place before any page script (and before Google Tag
+// Manager) runs. /*RULES*/ is replaced at start-up by the catalog's URL
+// rules: [[host, pathPrefix, categoryBits], ...] and the necessary hosts.
+(function () {
+  "use strict";
+  var d = document, w = window;
+  var me = d.currentScript;
+  var cfg = me ? me.dataset : {};
+  var P = cfg.prefix || "/_consent/";
+  var lang = cfg.lang || d.documentElement.lang || "kk";
+  var R = /*RULES*/[[], []];
+  var NAMES = ["functional", "analytics", "marketing"];
+  var granted = 0;
+  (cfg.granted || "").split(" ").forEach(function (c) { var i = NAMES.indexOf(c); if (i >= 0) granted |= 1 << i; });
+
+  function bits(cats) {
+    var b = 0;
+    (cats || "").split(" ").forEach(function (c) { var i = NAMES.indexOf(c); if (i >= 0) b |= 1 << i; });
+    return b;
+  }
+  function allowed(b) { return (granted & b) === b; }
+  function catNames(b) { return NAMES.filter(function (_, i) { return b & (1 << i); }).join(" "); }
+
+  // classify returns the category bits of the processor owning url, 0 if none.
+  function classify(url) {
+    var u;
+    try { u = new URL(url, location.href); } catch (e) { return 0; }
+    if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
+    var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search, x;
+    for (x = h; x; x = x.indexOf(".") < 0 ? "" : x.slice(x.indexOf(".") + 1)) {
+      if (R[1].indexOf(x) >= 0) return 0;
+    }
+    for (x = h; x; x = x.indexOf(".") < 0 ? "" : x.slice(x.indexOf(".") + 1)) {
+      var best = -1, cat = 0;
+      for (var i = 0; i < R[0].length; i++) {
+        var r = R[0][i];
+        if (r[0] === x && pq.indexOf(r[1]) === 0 && r[1].length > best) { best = r[1].length; cat = r[2]; }
+      }
+      if (best >= 0) return cat;
+    }
+    return 0;
+  }
+  function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
+
+  // Guards: elements and requests created by scripts at run time.
+  var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
+  function hold(el) {
+    if (!el || el.nodeType !== 1) return;
+    var a = URLATTR[el.tagName], c;
+    if (a && el.getAttribute(a) && (c = blocked(el.getAttribute(a)))) {
+      if (el.tagName === "SCRIPT") {
+        if (el.hasAttribute("type")) el.setAttribute("data-type", el.getAttribute("type"));
+        el.setAttribute("type", "text/plain");
+      }
+      el.setAttribute("data-" + a, el.getAttribute(a));
+      el.removeAttribute(a);
+      el.setAttribute("data-consent-category", catNames(c));
+    }
+  }
+  function guardTree(n) {
+    if (!n) return;
+    if (n.nodeType === 1) hold(n);
+    if (n.querySelectorAll && (n.nodeType === 1 || n.nodeType === 11)) {
+      var els = n.querySelectorAll("script[src],iframe[src],img[src],embed[src],source[src],link[href]");
+      for (var i = 0; i < els.length; i++) hold(els[i]);
+    }
+  }
+  ["appendChild", "insertBefore", "replaceChild"].forEach(function (m) {
+    var orig = Node.prototype[m];
+    Node.prototype[m] = function (n) { guardTree(n); return orig.apply(this, arguments); };
+  });
+  ["append", "prepend", "before", "after", "replaceWith"].forEach(function (m) {
+    [Element.prototype, DocumentFragment.prototype].forEach(function (proto) {
+      var orig = proto[m];
+      if (!orig) return;
+      proto[m] = function () { for (var i = 0; i < arguments.length; i++) guardTree(arguments[i]); return orig.apply(this, arguments); };
+    });
+  });
+  [[w.HTMLImageElement, "src"], [w.HTMLScriptElement, "src"], [w.HTMLIFrameElement, "src"]].forEach(function (p) {
+    var desc = p[0] && Object.getOwnPropertyDescriptor(p[0].prototype, p[1]);
+    if (!desc || !desc.set) return;
+    Object.defineProperty(p[0].prototype, p[1], {
+      configurable: true, enumerable: desc.enumerable, get: desc.get,
+      set: function (v) {
+        var c = blocked(String(v));
+        if (c) {
+          this.setAttribute("data-" + p[1], v);
+          this.setAttribute("data-consent-category", catNames(c));
+          if (this.tagName === "SCRIPT") this.setAttribute("type", "text/plain");
+          return;
+        }
+        desc.set.call(this, v);
+      }
+    });
+  });
+  var sa = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (n, v) {
+    var a = URLATTR[this.tagName];
+    if (a && String(n).toLowerCase() === a) {
+      var c = blocked(String(v));
+      if (c) {
+        sa.call(this, "data-" + a, v);
+        sa.call(this, "data-consent-category", catNames(c));
+        if (this.tagName === "SCRIPT") sa.call(this, "type", "text/plain");
+        return;
+      }
+    }
+    return sa.call(this, n, v);
+  };
+  if (navigator.sendBeacon) {
+    var sb = navigator.sendBeacon;
+    navigator.sendBeacon = function (u) { return blocked(u) ? false : sb.apply(navigator, arguments); };
+  }
+  if (w.fetch) {
+    var f = w.fetch;
+    w.fetch = function (u) {
+      var url = u && u.url ? u.url : String(u);
+      return blocked(url) ? Promise.reject(new TypeError("blocked until consent")) : f.apply(w, arguments);
+    };
+  }
+  var xo = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (m, u) {
+    if (blocked(String(u))) { this.send = function () {}; }
+    return xo.apply(this, arguments);
+  };
+
+  // Bringing neutralised elements back.
+  var MOVED = ["src", "srcset", "href", "data", "poster", "type", "imagesrcset", "xlink:href"];
+  function restore(el) {
+    MOVED.forEach(function (a) {
+      if (el.hasAttribute("data-" + a)) {
+        var v = el.getAttribute("data-" + a);
+        el.removeAttribute("data-" + a);
+        if (!(el.tagName === "SCRIPT" && a === "type")) sa.call(el, a, v);
+      }
+    });
+    for (var i = el.attributes.length - 1; i >= 0; i--) {
+      var n = el.attributes[i].name;
+      if (n.indexOf("data-consent-") === 0 && n !== "data-consent-category" && n !== "data-consent-processor") {
+        sa.call(el, "data-" + n.slice(13), el.attributes[i].value);
+        el.removeAttribute(n);
+      }
+    }
+    el.removeAttribute("data-consent-category");
+    el.removeAttribute("data-consent-processor");
+  }
+  function enable(el) {
+    if (el.tagName !== "SCRIPT") {
+      if (el.tagName === "IFRAME") el.removeAttribute("srcdoc");
+      restore(el);
+      return Promise.resolve();
+    }
+    var type = el.getAttribute("data-type");
+    var s = d.createElement("script");
+    for (var i = 0; i < el.attributes.length; i++) {
+      var a = el.attributes[i];
+      if (a.name !== "type") sa.call(s, a.name, a.value);
+    }
+    if (type) sa.call(s, "type", type);
+    restore(s);
+    if (type) sa.call(s, "type", type);
+    s.text = el.text;
+    var wait = s.src && !el.hasAttribute("async") && !el.hasAttribute("defer");
+    var p = new Promise(function (ok) {
+      if (!wait) return ok();
+      s.onload = s.onerror = function () { ok(); };
+      setTimeout(ok, 4000);
+    });
+    if (s.src) s.async = el.hasAttribute("async");
+    el.parentNode.replaceChild(s, el);
+    return p;
+  }
+  function activate(only) {
+    var els = only ? [only] : d.querySelectorAll("[data-consent-category]:not(input)");
+    var chain = Promise.resolve();
+    Array.prototype.forEach.call(els, function (el) {
+      if (el.closest && el.closest("[data-consent-banner]")) return;
+      if (!only && !allowed(bits(el.getAttribute("data-consent-category")))) return;
+      chain = chain.then(function () { return enable(el); });
+    });
+    return chain;
+  }
+
+  // The banner.
+  function banner() { return d.querySelector("[data-consent-banner]"); }
+  function post(action, cats) {
+    return f0(P + "consent", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ action: action, categories: cats, lang: lang })
+    }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+  }
+  var f0 = w.fetch ? f : null;
+  function decided(res) {
+    granted = bits((res.categories || []).join(" "));
+    var b = banner();
+    if (b) b.parentNode.removeChild(b);
+    activate();
+    try { w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res })); } catch (e) {}
+  }
+  function choose(action, form, extra) {
+    var cats = [];
+    if (action === "save" && form) {
+      var boxes = form.querySelectorAll("input[name=category]:checked");
+      for (var i = 0; i < boxes.length; i++) cats.push(boxes[i].value);
+    }
+    if (extra) { cats = catNames(granted | bits(extra)).split(" "); action = "save"; }
+    if (!f0) { return false; }
+    post(action, cats).then(decided, function () { if (form) form.submit(); });
+    return true;
+  }
+  d.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("[data-consent-action],a[href='#consent-settings'],[data-consent-reopen]") : null;
+    if (!t) return;
+    var act = t.getAttribute("data-consent-action");
+    if (!act) { e.preventDefault(); reopen(); return; }
+    if (act === "customize") return; // <details> opens natively
+    if (choose(act, t.form)) e.preventDefault();
+  });
+  function reopen() {
+    if (banner() || !f0) { if (!f0) location.href = P + "settings?return=" + encodeURIComponent(location.pathname + location.search); return; }
+    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&return=" + encodeURIComponent(location.pathname + location.search), { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        d.body.insertAdjacentHTML("afterbegin", html);
+        var b = banner(), det = b && b.querySelector("details");
+        if (det) det.open = true;
+        var first = b && b.querySelector("button,input:not([disabled])");
+        if (first) first.focus();
+      });
+  }
+  // Placeholders of blocked iframes live in their srcdoc (same origin).
+  function wirePlaceholder(fr) {
+    var doc;
+    try { doc = fr.contentDocument; } catch (e) { return; }
+    if (!doc || !doc.body) return;
+    doc.addEventListener("click", function (e) {
+      var b = e.target.closest && e.target.closest("button");
+      if (!b) return;
+      e.preventDefault();
+      if (b.hasAttribute("data-consent-load-once")) { activate(fr); return; }
+      choose("save", null, b.value === "save" ? fr.getAttribute("data-consent-category") : b.value);
+    });
+  }
+  function wireAll() {
+    var frs = d.querySelectorAll("iframe[data-consent-category][srcdoc]");
+    Array.prototype.forEach.call(frs, function (fr) {
+      if (fr.contentDocument && fr.contentDocument.readyState === "complete") wirePlaceholder(fr);
+      fr.addEventListener("load", function () { if (fr.hasAttribute("srcdoc")) wirePlaceholder(fr); });
+    });
+  }
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", wireAll); else wireAll();
+  w.kelisim = { consent: function () { return catNames(granted).split(" ").filter(Boolean); }, open: reopen, choose: choose };
+})();

@@ -1,0 +1,325 @@
+// Package banner renders the consent banner into pages on the server (so it
+// works without JavaScript), in Kazakh, Russian and English, and serves the
+// small client script and stylesheet that enhance it.
+package banner
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"html/template"
+	"strings"
+	"sync"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+// Options configure a Banner.
+type Options struct {
+	Catalog *catalog.Catalog
+	// Prefix is where the gateway's endpoints live, e.g. "/_consent/".
+	Prefix string
+	// Operator names the site operator in the banner text; empty means the
+	// site's host name.
+	Operator string
+	// PolicyURL links to the privacy policy.
+	PolicyURL string
+	// DefaultLang is used when nothing else decides; "kk" if empty.
+	DefaultLang string
+	// Texts override built-in texts: language -> key -> text.
+	Texts map[string]map[string]string
+}
+
+// Banner renders banner markup and serves its assets. Safe for concurrent
+// use.
+type Banner struct {
+	opts   Options
+	texts  map[string]Texts
+	langs  []string
+	js     asset
+	css    asset
+	hashes map[string]string // lang -> hash of the banner text
+
+	cache sync.Map // renderKey -> []string (markup split at the return path)
+}
+
+// New builds a Banner: it loads the texts, applies overrides, and minifies
+// and fingerprints the client assets.
+func New(o Options) (*Banner, error) {
+	if o.Prefix == "" {
+		o.Prefix = "/_consent/"
+	}
+	if o.DefaultLang == "" {
+		o.DefaultLang = "kk"
+	}
+	if o.PolicyURL == "" {
+		o.PolicyURL = "/privacy"
+	}
+	texts, err := loadTexts()
+	if err != nil {
+		return nil, err
+	}
+	for lang, kv := range o.Texts {
+		t, ok := texts[lang]
+		if !ok {
+			return nil, fmt.Errorf("texts for unknown language %q (have kk, ru, en)", lang)
+		}
+		for k, v := range kv {
+			if _, known := t[k]; !known {
+				return nil, fmt.Errorf("unknown banner text %q (known: %s)", k, strings.Join(textKeys, ", "))
+			}
+			t[k] = v
+		}
+	}
+	if _, ok := texts[o.DefaultLang]; !ok {
+		return nil, fmt.Errorf("default language %q has no texts (have kk, ru, en)", o.DefaultLang)
+	}
+	b := &Banner{opts: o, texts: texts, hashes: make(map[string]string)}
+	for _, l := range []string{"kk", "ru", "en"} {
+		if _, ok := texts[l]; ok {
+			b.langs = append(b.langs, l)
+		}
+	}
+	if err := b.buildAssets(); err != nil {
+		return nil, err
+	}
+	for l, t := range texts {
+		h := sha256.New()
+		for _, k := range textKeys {
+			fmt.Fprintf(h, "%s=%s\n", k, t[k])
+		}
+		b.hashes[l] = hex.EncodeToString(h.Sum(nil))[:16]
+	}
+	return b, nil
+}
+
+// TextHash identifies the exact banner text shown in lang; records keep it
+// as proof of what the visitor read.
+func (b *Banner) TextHash(lang string) string { return b.hashes[b.Lang(lang)] }
+
+// Lang returns lang if the banner speaks it, else the default language.
+func (b *Banner) Lang(lang string) string {
+	if _, ok := b.texts[lang]; ok {
+		return lang
+	}
+	return b.opts.DefaultLang
+}
+
+// PickLang chooses the language from an Accept-Language header.
+func (b *Banner) PickLang(acceptLanguage string) string {
+	best, bestQ := "", -1.0
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			fmt.Sscanf(v, "%g", &q)
+		}
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if _, ok := b.texts[base]; ok && q > bestQ {
+			best, bestQ = base, q
+		}
+	}
+	if best == "" {
+		return b.opts.DefaultLang
+	}
+	return best
+}
+
+// Head returns the markup injected early in <head>: the stylesheet and the
+// client script, with the visitor's state in data attributes.
+func (b *Banner) Head(granted catalog.Set, decided bool, lang string) []byte {
+	var s strings.Builder
+	s.WriteString(`<link rel="stylesheet" href="`)
+	s.WriteString(b.opts.Prefix + b.css.name)
+	s.WriteString(`"><script src="`)
+	s.WriteString(b.opts.Prefix + b.js.name)
+	s.WriteString(`" data-prefix="`)
+	s.WriteString(html.EscapeString(b.opts.Prefix))
+	s.WriteString(`" data-lang="`)
+	s.WriteString(lang)
+	s.WriteString(`" data-granted="`)
+	s.WriteString(granted.String())
+	if decided {
+		s.WriteString(`" data-decided="1`)
+	}
+	s.WriteString(`"></script>`)
+	return []byte(s.String())
+}
+
+type renderKey struct {
+	kind    string
+	lang    string
+	granted catalog.Set
+	ascii   bool
+	extra   string
+}
+
+// returnMark stands for the return path in cached markup; it survives
+// HTML escaping unchanged.
+const returnMark = "KELISIM-RETURN-PATH"
+
+// Body returns the banner markup for a visitor who has not decided, with
+// returnPath (the page's path and query) for the no-JavaScript form post.
+// With ascii set every non-ASCII character is a character reference, so
+// the markup is correct in any ASCII-compatible page charset.
+func (b *Banner) Body(lang string, granted catalog.Set, returnPath string, ascii bool) []byte {
+	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii}, returnPath)
+}
+
+// Reopen returns the small floating button that reopens the choices for a
+// visitor who has decided.
+func (b *Banner) Reopen(lang string, ascii bool) []byte {
+	return b.render(renderKey{kind: "reopen", lang: b.Lang(lang), ascii: ascii}, "")
+}
+
+// Placeholder returns the srcdoc attribute value (escaped) shown in place
+// of a blocked iframe of processor p.
+func (b *Banner) Placeholder(lang string, p *catalog.Processor, granted catalog.Set, returnPath string) string {
+	return string(b.render(renderKey{kind: "placeholder", lang: b.Lang(lang), granted: granted, ascii: true, extra: p.ID}, returnPath))
+}
+
+func (b *Banner) render(k renderKey, returnPath string) []byte {
+	parts, ok := b.cache.Load(k)
+	if !ok {
+		var buf bytes.Buffer
+		data := b.viewData(k)
+		if err := templates.ExecuteTemplate(&buf, k.kind, data); err != nil {
+			panic("banner: " + err.Error()) // templates are fixed and tested
+		}
+		s := buf.String()
+		if k.kind == "placeholder" {
+			s = html.EscapeString(s)
+		}
+		if k.ascii {
+			s = toASCII(s)
+		}
+		parts, _ = b.cache.LoadOrStore(k, strings.Split(s, returnMark))
+	}
+	p := parts.([]string)
+	if len(p) == 1 {
+		return []byte(p[0])
+	}
+	ret := html.EscapeString(returnPath)
+	if k.kind == "placeholder" {
+		ret = html.EscapeString(ret)
+	}
+	if k.ascii {
+		ret = toASCII(ret)
+	}
+	return []byte(strings.Join(p, ret))
+}
+
+// toASCII replaces every non-ASCII character with a numeric character
+// reference. Only use it on HTML text and attribute values.
+func toASCII(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "&#%d;", r)
+		}
+	}
+	return b.String()
+}
+
+type categoryView struct {
+	ID, Name, Desc string
+	Checked        bool
+	Processors     []processorView
+}
+
+type processorView struct {
+	Name, Country, PolicyURL string
+	Abroad                   bool
+}
+
+type view struct {
+	Lang, Prefix, PolicyURL, Return string
+	T                               Texts
+	Body                            string
+	Categories                      []categoryView
+	Langs                           []string
+	// Placeholder fields.
+	Processor, Category, CategoryID, Blocked, Allow string
+}
+
+func (b *Banner) viewData(k renderKey) view {
+	t := b.texts[k.lang]
+	op := b.opts.Operator
+	if op == "" {
+		op = t["site"]
+	}
+	v := view{
+		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
+		Body: fill(t["body"], "{operator}", op), Langs: b.langs,
+		Return: returnMark,
+	}
+	for _, c := range catalog.Optional {
+		cv := categoryView{ID: string(c), Name: t[string(c)], Desc: t[string(c)+"_desc"], Checked: k.granted.Has(c.Bit())}
+		for i := range b.opts.Catalog.Processors {
+			p := &b.opts.Catalog.Processors[i]
+			if p.Category == c {
+				cv.Processors = append(cv.Processors, processorView{Name: p.Name, Country: p.Country, PolicyURL: p.PolicyURL, Abroad: p.CrossBorder()})
+			}
+		}
+		v.Categories = append(v.Categories, cv)
+	}
+	if k.kind == "placeholder" {
+		p := b.opts.Catalog.ByID(k.extra)
+		cat := t[string(p.Category)]
+		v.Processor, v.Category, v.CategoryID = p.Name, cat, string(p.Category)
+		v.Blocked = fill(t["blocked"], "{processor}", p.Name, "{category}", cat)
+		v.Allow = fill(t["allow"], "{category}", cat)
+	}
+	return v
+}
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"granted": func(cs []categoryView, extra string) []string {
+		var out []string
+		for _, c := range cs {
+			if c.Checked || c.ID == extra {
+				out = append(out, c.ID)
+			}
+		}
+		return out
+	},
+}).Parse(`
+{{- define "banner" -}}
+<div data-consent-banner class="kl" lang="{{.Lang}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
+<form method="post" action="{{.Prefix}}consent">
+<input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
+<h2 id="kl-title">{{.T.title}}</h2>
+<p id="kl-text">{{.Body}} <a href="{{.PolicyURL}}">{{.T.policy}}</a></p>
+<div class="kl-btns">
+<button type="submit" name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
+<button type="submit" name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
+</div>
+<details class="kl-more"><summary data-consent-action="customize">{{.T.customize}}</summary>
+<fieldset><legend>{{.T.customize}}</legend>
+<div class="kl-cat"><input type="checkbox" id="kl-c-necessary" checked disabled><label for="kl-c-necessary"><b>{{.T.necessary}}</b><small>{{.T.necessary_desc}}</small></label></div>
+{{- range .Categories}}
+<div class="kl-cat"><input type="checkbox" id="kl-c-{{.ID}}" name="category" value="{{.ID}}" data-consent-category="{{.ID}}"{{if .Checked}} checked{{end}}><label for="kl-c-{{.ID}}"><b>{{.Name}}</b><small>{{.Desc}}</small>
+{{- if .Processors}}<small>{{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}, {{$.T.abroad}}{{end}}){{end}}</small>{{end -}}
+</label></div>
+{{- end}}
+</fieldset>
+<button type="submit" class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
+</details>
+</form>
+</div>
+{{- end -}}
+
+{{- define "reopen" -}}
+<a class="kl-reopen" href="{{.Prefix}}settings" data-consent-reopen aria-label="{{.T.reopen}}" title="{{.T.reopen}}" lang="{{.Lang}}">&#127850;</a>
+{{- end -}}
+
+{{- define "placeholder" -}}
+<!doctype html><html lang="{{.Lang}}"><meta charset="utf-8"><style>html,body{height:100%;margin:0}body{display:flex;align-items:center;justify-content:center;background:#eef1f5;color:#1a1a1a;font:15px/1.45 system-ui,sans-serif;text-align:center}form{max-width:30rem;padding:1rem}button{margin:.25rem;min-height:2.5rem;padding:.4rem .9rem;border:2px solid #0b57d0;border-radius:.5rem;background:#fff;color:#0b57d0;font:inherit;font-weight:600;cursor:pointer}button[name]{background:#0b57d0;color:#fff}</style>
+<form method="post" action="{{.Prefix}}consent" target="_top"><input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">{{range granted .Categories .CategoryID}}<input type="hidden" name="category" value="{{.}}">{{end}}
+<p>{{.Blocked}}</p><button type="button" data-consent-load-once>{{.T.load_once}}</button><button type="submit" name="action" value="save">{{.Allow}}</button></form></html>
+{{- end -}}
+`))

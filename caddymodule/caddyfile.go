@@ -1,0 +1,219 @@
+package caddymodule
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/kelisim/kelisim/banner"
+	"github.com/kelisim/kelisim/catalog"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("consent", parseCaddyfile)
+	// Like templates, an HTML rewriter sits after encode, so a bare
+	// `consent` line works with no global order option.
+	httpcaddyfile.RegisterDirectiveOrder("consent", httpcaddyfile.After, "encode")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var c Handler
+	err := c.UnmarshalCaddyfile(h.Dispenser)
+	return &c, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	consent {
+//	    policy_version <version>
+//	    prefix         <path/>
+//	    secret         <secret|{env.VAR}>
+//	    operator       <name shown in the banner>
+//	    policy_url     <url of the privacy policy>
+//	    default_lang   kk|ru|en
+//	    necessary      <host...>
+//	    text           <kk|ru|en> <key> <text>
+//	    processor <id> {
+//	        name       <display name>
+//	        company    <legal entity>
+//	        category   functional|analytics|marketing
+//	        country    <ISO 3166-1 alpha-2>
+//	        policy_url <url>
+//	        hosts      <host[/path-prefix]...>
+//	        cookies    <name|prefix*...>
+//	        snippets   <inline loader signature...>
+//	    }
+//	}
+//
+// A bare `consent` uses the built-in catalog, the embedded store and a
+// secret kept in Caddy's data directory.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		sub := d.Val()
+		if sub != "processor" && sub != "necessary" && sub != "text" {
+			if seen[sub] {
+				return d.Errf("%s specified more than once", sub)
+			}
+			seen[sub] = true
+		}
+		switch sub {
+		case "policy_version":
+			if !d.AllArgs(&h.PolicyVersion) {
+				return d.ArgErr()
+			}
+		case "prefix":
+			if !d.AllArgs(&h.Prefix) {
+				return d.ArgErr()
+			}
+			if !strings.HasPrefix(h.Prefix, "/") || !strings.HasSuffix(h.Prefix, "/") {
+				return d.Errf("prefix %q must start and end with /", h.Prefix)
+			}
+		case "secret":
+			if !d.AllArgs(&h.Secret) {
+				return d.ArgErr()
+			}
+		case "operator":
+			if !d.AllArgs(&h.Operator) {
+				return d.ArgErr()
+			}
+		case "policy_url":
+			if !d.AllArgs(&h.PolicyURL) {
+				return d.ArgErr()
+			}
+		case "default_lang":
+			if !d.AllArgs(&h.DefaultLang) {
+				return d.ArgErr()
+			}
+			if !slices.Contains(banner.Languages(), h.DefaultLang) {
+				return d.Errf("default_lang %q: want one of %s", h.DefaultLang, strings.Join(banner.Languages(), ", "))
+			}
+		case "necessary":
+			hosts := d.RemainingArgs()
+			if len(hosts) == 0 {
+				return d.ArgErr()
+			}
+			for _, host := range hosts {
+				if _, err := catalog.Compile(nil, []string{host}); err != nil {
+					return d.Errf("necessary %s: %v", host, err)
+				}
+			}
+			h.NecessaryHosts = append(h.NecessaryHosts, hosts...)
+		case "text":
+			args := d.RemainingArgs()
+			if len(args) != 3 {
+				return d.Errf("text wants <lang> <key> <text>")
+			}
+			if !slices.Contains(banner.Languages(), args[0]) {
+				return d.Errf("text: unknown language %q (want one of %s)", args[0], strings.Join(banner.Languages(), ", "))
+			}
+			if !slices.Contains(banner.TextKeys(), args[1]) {
+				return d.Errf("text: unknown key %q (known: %s)", args[1], strings.Join(banner.TextKeys(), ", "))
+			}
+			if h.Texts == nil {
+				h.Texts = map[string]map[string]string{}
+			}
+			if h.Texts[args[0]] == nil {
+				h.Texts[args[0]] = map[string]string{}
+			}
+			h.Texts[args[0]][args[1]] = args[2]
+		case "processor":
+			p, err := parseProcessor(d)
+			if err != nil {
+				return err
+			}
+			h.Processors = append(h.Processors, p)
+		default:
+			return d.Errf("unknown consent option %q", sub)
+		}
+	}
+	return nil
+}
+
+// parseProcessor reads a processor block; an override of a built-in entry
+// may name only the fields it changes.
+func parseProcessor(d *caddyfile.Dispenser) (catalog.Processor, error) {
+	var p catalog.Processor
+	if !d.NextArg() {
+		return p, d.Errf("processor needs an id, e.g. processor my-widget { ... }")
+	}
+	p.ID = d.Val()
+	if d.NextArg() {
+		return p, d.ArgErr()
+	}
+	builtin := false
+	for _, b := range catalog.Builtin() {
+		if b.ID == p.ID {
+			builtin = true
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field := d.Val()
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return p, d.Errf("processor %s: %s needs a value", p.ID, field)
+		}
+		one := func() (string, error) {
+			if len(args) != 1 {
+				return "", d.Errf("processor %s: %s takes one value", p.ID, field)
+			}
+			return args[0], nil
+		}
+		var err error
+		switch field {
+		case "name":
+			p.Name = strings.Join(args, " ")
+		case "company":
+			p.Company = strings.Join(args, " ")
+		case "category":
+			var v string
+			if v, err = one(); err == nil {
+				var c catalog.Category
+				if c, err = catalog.ParseCategory(v); err != nil {
+					return p, d.Errf("processor %s: %v", p.ID, err)
+				}
+				p.Category = c
+			}
+		case "country":
+			p.Country, err = one()
+		case "policy_url":
+			p.PolicyURL, err = one()
+		case "hosts":
+			p.URLs = append(p.URLs, args...)
+		case "cookies":
+			p.Cookies = append(p.Cookies, args...)
+		case "snippets":
+			p.Snippets = append(p.Snippets, args...)
+		default:
+			return p, d.Errf("processor %s: unknown field %q (want name, company, category, country, policy_url, hosts, cookies, snippets)", p.ID, field)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	// Check what can be checked now, so `kelisim validate` points here.
+	check := p
+	if builtin {
+		for _, m := range catalog.Merge(catalog.Builtin(), []catalog.Processor{p}) {
+			if m.ID == p.ID {
+				check = m
+			}
+		}
+	} else if p.Category == "" {
+		return p, d.Errf("processor %s: a new processor needs a category (functional, analytics or marketing)", p.ID)
+	}
+	if err := check.Validate(); err != nil {
+		return p, d.Errf("%v", err)
+	}
+	return p, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

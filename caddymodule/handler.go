@@ -1,0 +1,146 @@
+// Package caddymodule is the Caddy adapter of Kelisim: module registration,
+// Caddyfile parsing and provisioning. The work is done by package gateway.
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/kelisim/kelisim/banner"
+	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/gateway"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler enforces visitors' cookie consent in front of a site: it blocks
+// third-party trackers in HTML pages and their cookies until the visitor
+// agrees, injects the consent banner, and serves the consent API under
+// its prefix. Place it before reverse_proxy or file_server; with the
+// Caddyfile a bare `consent` line does it.
+type Handler struct {
+	// PolicyVersion names the privacy policy in force. A consent given
+	// under another version counts as none, so changing it asks every
+	// visitor again. Default: empty.
+	PolicyVersion string `json:"policy_version,omitempty"`
+
+	// Prefix is where the consent endpoints and banner assets live.
+	// Default: /_consent/
+	Prefix string `json:"prefix,omitempty"`
+
+	// Secret signs consent cookies. Placeholders such as {env.KELISIM_SECRET}
+	// are expanded. Gateways that share visitors must share the secret.
+	// Default: 32 random bytes generated on first start and kept in Caddy's
+	// data directory, so cookies survive restarts.
+	Secret string `json:"secret,omitempty"`
+
+	// Operator is the name of the site operator shown in the banner.
+	// Default: a neutral "the site owner" in each language.
+	Operator string `json:"operator,omitempty"`
+
+	// PolicyURL links the banner to the privacy policy. Default: /privacy
+	PolicyURL string `json:"policy_url,omitempty"`
+
+	// DefaultLang is the banner language when the visitor's browser asks
+	// for none of kk, ru, en. Default: kk
+	DefaultLang string `json:"default_lang,omitempty"`
+
+	// Processors add entries to the built-in tracker catalog or override
+	// the entry with the same id (fields left empty keep the built-in
+	// value).
+	Processors []catalog.Processor `json:"processors,omitempty"`
+
+	// NecessaryHosts are hosts (with their subdomains) that are never
+	// blocked, even if a catalog entry names them.
+	NecessaryHosts []string `json:"necessary_hosts,omitempty"`
+
+	// Texts override banner texts: language -> key -> text. Always
+	// HTML-escaped.
+	Texts map[string]map[string]string `json:"texts,omitempty"`
+
+	gw        *gateway.Gateway
+	storeKey  string
+	catalogue *catalog.Catalog
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.consent",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision builds the catalog, banner and gateway and attaches the store.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	log := ctx.Slogger()
+	cat, err := catalog.Compile(catalog.Merge(catalog.Builtin(), h.Processors), h.NecessaryHosts)
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	h.catalogue = cat
+	prefix := h.Prefix
+	if prefix == "" {
+		prefix = "/_consent/"
+	}
+	b, err := banner.New(banner.Options{Catalog: cat, Prefix: prefix, Operator: h.Operator,
+		PolicyURL: h.PolicyURL, DefaultLang: h.DefaultLang, Texts: h.Texts})
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	secret, err := loadSecret(h.Secret, filepath.Join(caddy.AppDataDir(), "kelisim"))
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	h.storeKey = filepath.Join(caddy.AppDataDir(), "kelisim", "consent.db")
+	st, err := openStore(h.storeKey)
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	h.gw, err = gateway.New(gateway.Config{
+		Catalog: cat, Banner: b, Store: st, Secret: secret,
+		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log,
+		Metrics: newMetrics(ctx),
+	})
+	if err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
+	return nil
+}
+
+// Validate checks settings Provision does not.
+func (h *Handler) Validate() error {
+	if h.Prefix != "" && (!strings.HasPrefix(h.Prefix, "/") || !strings.HasSuffix(h.Prefix, "/")) {
+		return fmt.Errorf("consent: prefix %q must start and end with /", h.Prefix)
+	}
+	return nil
+}
+
+// Cleanup releases this config's hold on the store.
+func (h *Handler) Cleanup() error {
+	if h.storeKey != "" {
+		_, err := stores.Delete(h.storeKey)
+		return err
+	}
+	return nil
+}
+
+// ServeHTTP runs the gateway around the rest of the chain.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return h.gw.Serve(w, r, next.ServeHTTP)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

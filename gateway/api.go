@@ -1,0 +1,363 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/consent"
+	"github.com/kelisim/kelisim/cookies"
+	"github.com/kelisim/kelisim/store"
+)
+
+// maxBody bounds consent POST bodies; a real one is under 200 bytes.
+const maxBody = 8 << 10
+
+// serveAPI answers requests under the prefix; they never reach the origin.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, name string) error {
+	switch name {
+	case "consent":
+		switch r.Method {
+		case http.MethodPost:
+			return g.postConsent(w, r)
+		case http.MethodGet, http.MethodHead:
+			return g.getConsent(w, r)
+		case http.MethodDelete:
+			return g.deleteConsent(w, r)
+		}
+		w.Header().Set("Allow", "GET, HEAD, POST, DELETE")
+		return writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	case "banner":
+		return g.serveBanner(w, r, false)
+	case "settings":
+		return g.serveBanner(w, r, true)
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if g.cfg.Banner.ServeAsset(w, r, name) {
+			return nil
+		}
+	}
+	return writeError(w, http.StatusNotFound, "not found")
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) error {
+	return writeJSON(w, code, apiError{Error: msg})
+}
+
+// sameOrigin refuses cross-site requests that change consent: a foreign
+// Origin, or a browser saying the request came from another site.
+func sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return false
+	}
+	return true
+}
+
+// safeReturn keeps the no-JavaScript redirect on this site: a path only,
+// never "//host" or a scheme.
+func safeReturn(p string) string {
+	if p == "" || len(p) > 2048 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' {
+			return "/"
+		}
+	}
+	return p
+}
+
+type consentRequest struct {
+	Action     string   `json:"action"`
+	Categories []string `json:"categories"`
+	Lang       string   `json:"lang"`
+	Return     string   `json:"return"`
+}
+
+type consentResponse struct {
+	ID            string   `json:"id"`
+	Categories    []string `json:"categories"`
+	PolicyVersion string   `json:"policy_version"`
+}
+
+func names(s catalog.Set) []string {
+	out := []string{}
+	for _, c := range s.Categories() {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
+	if !sameOrigin(r) {
+		g.log.Warn("cross-site consent post refused", "origin", r.Header.Get("Origin"))
+		return writeError(w, http.StatusForbidden, "cross-site request refused")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	var req consentRequest
+	form := false
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&req); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			}
+			return writeError(w, http.StatusBadRequest, "body is not a consent JSON object: "+err.Error())
+		}
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		form = true
+		if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			}
+			return writeError(w, http.StatusBadRequest, "bad form: "+err.Error())
+		}
+		req = consentRequest{Action: r.PostForm.Get("action"), Categories: r.PostForm["category"],
+			Lang: r.PostForm.Get("lang"), Return: r.PostForm.Get("return")}
+	default:
+		return writeError(w, http.StatusUnsupportedMediaType, "send application/json or a form")
+	}
+
+	var granted catalog.Set
+	action := ""
+	switch req.Action {
+	case "accept-all":
+		granted, action = catalog.All, store.ActionAcceptAll
+	case "reject-all":
+		action = store.ActionRejectAll
+	case "save":
+		action = store.ActionCustom
+		for _, c := range req.Categories {
+			cat, err := catalog.ParseCategory(c)
+			if err != nil {
+				return writeError(w, http.StatusBadRequest, err.Error())
+			}
+			granted |= cat.Bit()
+		}
+	default:
+		return writeError(w, http.StatusBadRequest, `action must be "accept-all", "reject-all" or "save"`)
+	}
+
+	v := g.visitor(r)
+	id := v.state.ID
+	if !v.known {
+		id = consent.NewID()
+	}
+	now := consent.Now()
+	lang := g.cfg.Banner.Lang(req.Lang)
+	if req.Lang == "" {
+		lang = v.lang
+	}
+	st := consent.State{ID: id, Granted: granted, Issued: now, Policy: g.policyHash,
+		Lists: g.cfg.Catalog.ListsHash(granted), GPC: r.Header.Get("Sec-GPC") == "1"}
+	g.setConsentCookie(w, r, st)
+	// Cookies of categories now refused are deleted in the browser.
+	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All&^granted))
+
+	ret := safeReturn(req.Return)
+	if req.Return == "" {
+		ret = refererPath(r)
+	}
+	rec := store.Record{
+		ID: store.NewRecordID(), ConsentID: id, Time: now, Action: action,
+		Granted: names(granted), Refused: names(catalog.All &^ granted), Lang: lang,
+		PolicyVersion: g.cfg.PolicyVersion, BannerHash: g.cfg.Banner.TextHash(lang),
+		ListHash: g.cfg.Catalog.ListsHash(catalog.All), Path: stripQuery(ret), GPC: st.GPC,
+		ClientHint: g.clientHint(r, now.UTC().Format("2006-01-02")),
+	}
+	g.appendRecord(r.Context(), rec)
+	g.metrics.Decision(action, granted, lang)
+
+	if form {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return nil
+	}
+	return writeJSON(w, http.StatusOK, consentResponse{ID: id, Categories: names(granted), PolicyVersion: g.cfg.PolicyVersion})
+}
+
+// appendRecord stores rec. The visitor's choice already holds through the
+// signed cookie; a store failure is logged loudly and never fails the post.
+func (g *Gateway) appendRecord(ctx context.Context, rec store.Record) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := g.cfg.Store.Append(ctx, rec); err != nil {
+		g.metrics.StoreError()
+		g.log.Error("consent record not stored", "record_id", rec.ID, "consent_id", rec.ConsentID, "action", rec.Action, "error", err)
+	}
+}
+
+func stripQuery(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// refererPath is the path of a same-origin Referer, or "/".
+func refererPath(r *http.Request) string {
+	u, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		return "/"
+	}
+	return safeReturn(u.RequestURI())
+}
+
+func (g *Gateway) setConsentCookie(w http.ResponseWriter, r *http.Request, st consent.State) {
+	http.SetCookie(w, &http.Cookie{
+		Name: consent.CookieName, Value: g.codec.Encode(st), Path: "/",
+		MaxAge: int(consent.MaxAge(st) / time.Second), HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// trackerCookies lists the cookies r carries that belong to processors of
+// the categories in s.
+func (g *Gateway) trackerCookies(r *http.Request, s catalog.Set) []string {
+	var out []string
+	for _, c := range r.Cookies() {
+		if p := g.cfg.Catalog.MatchCookie(c.Name); p >= 0 && s.Has(g.cfg.Catalog.Category(p).Bit()) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+type historyEntry struct {
+	Action        string    `json:"action"`
+	Categories    []string  `json:"categories"`
+	Time          time.Time `json:"time"`
+	Lang          string    `json:"lang,omitempty"`
+	PolicyVersion string    `json:"policy_version"`
+	Path          string    `json:"path,omitempty"`
+	GPC           bool      `json:"gpc,omitempty"`
+}
+
+type consentView struct {
+	ID            *string        `json:"id"`
+	Categories    []string       `json:"categories"`
+	PolicyVersion string         `json:"policy_version"`
+	Decided       bool           `json:"decided"`
+	History       []historyEntry `json:"history"`
+}
+
+// getConsent shows visitors their consent and its history (policy 6.2.1:
+// the list of their data).
+func (g *Gateway) getConsent(w http.ResponseWriter, r *http.Request) error {
+	v := g.visitor(r)
+	out := consentView{Categories: names(v.granted()), PolicyVersion: g.cfg.PolicyVersion, Decided: v.decided, History: []historyEntry{}}
+	if v.known {
+		id := v.state.ID
+		out.ID = &id
+		recs, err := g.cfg.Store.History(r.Context(), id)
+		if err != nil {
+			g.metrics.StoreError()
+			g.log.Error("reading consent history failed", "consent_id", id, "error", err)
+			return writeError(w, http.StatusServiceUnavailable, "consent history is unavailable right now; your choice still applies")
+		}
+		for _, rec := range recs {
+			out.History = append(out.History, historyEntry{Action: rec.Action, Categories: nonNil(rec.Granted), Time: rec.Time,
+				Lang: rec.Lang, PolicyVersion: rec.PolicyVersion, Path: rec.Path, GPC: rec.GPC})
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// deleteConsent withdraws consent and erases the visitor's records, keeping
+// only a minimal proof that a withdrawal happened.
+func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
+	if !sameOrigin(r) {
+		return writeError(w, http.StatusForbidden, "cross-site request refused")
+	}
+	v := g.visitor(r)
+	erased := 0
+	var idOut *string
+	if v.known {
+		id := v.state.ID
+		idOut = &id
+		proof := store.Record{ID: store.NewRecordID(), ConsentID: store.ConsentIDHash(id), Time: consent.Now(),
+			Action: store.ActionWithdraw, PolicyVersion: g.cfg.PolicyVersion}
+		n, err := g.cfg.Store.Erase(r.Context(), id, proof)
+		if err != nil {
+			g.metrics.StoreError()
+			g.log.Error("erasing consent records failed", "consent_id", id, "error", err)
+			return writeError(w, http.StatusServiceUnavailable, "could not erase your records right now; please try again")
+		}
+		erased = n
+		g.metrics.Decision(store.ActionWithdraw, 0, v.lang)
+	}
+	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All))
+	return writeJSON(w, http.StatusOK, struct {
+		ID         *string  `json:"id"`
+		Erased     int      `json:"erased"`
+		Categories []string `json:"categories"`
+	}{idOut, erased, []string{}})
+}
+
+// serveBanner returns the banner markup (for the script to reopen it) or,
+// as "settings", a small page holding it: the way back to one's choices
+// without JavaScript.
+func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool) error {
+	v := g.visitor(r)
+	lang := v.lang
+	if l := r.URL.Query().Get("lang"); l != "" {
+		lang = g.cfg.Banner.Lang(l)
+	}
+	ret := safeReturn(r.URL.Query().Get("return"))
+	if r.URL.Query().Get("return") == "" {
+		ret = refererPath(r)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	body := g.cfg.Banner.Body(lang, v.granted(), ret, false)
+	if page {
+		head := g.cfg.Banner.Head(v.granted(), v.decided, lang)
+		w.Write([]byte("<!doctype html><html lang=\"" + lang + "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Cookie</title>"))
+		w.Write(head)
+		w.Write([]byte("</head><body>"))
+		w.Write(body)
+		_, err := w.Write([]byte("</body></html>"))
+		return err
+	}
+	_, err := w.Write(body)
+	return err
+}

@@ -1,0 +1,187 @@
+// Package gateway is Kelisim's request path as plain net/http middleware:
+// it serves the consent endpoints, reads the signed consent cookie, keeps
+// non-consented tracker cookies from the origin and the browser, and
+// streams HTML responses through the rewriter. Caddy is one adapter
+// (package caddymodule); Handler makes it usable with any net/http server.
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/kelisim/kelisim/banner"
+	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/consent"
+	"github.com/kelisim/kelisim/cookies"
+	"github.com/kelisim/kelisim/store"
+)
+
+// Config is what a Gateway needs. Catalog, Banner, Store and Secret are
+// required.
+type Config struct {
+	Catalog *catalog.Catalog
+	Banner  *banner.Banner
+	Store   store.Store
+	// Secret keys the consent cookie's HMAC and the client hints.
+	Secret []byte
+	// PolicyVersion: a consent given under another version counts as none.
+	PolicyVersion string
+	// Prefix of the consent endpoints; "/_consent/" if empty.
+	Prefix string
+	Logger *slog.Logger
+	// Metrics, if set, is told about what the gateway does.
+	Metrics Metrics
+}
+
+// Metrics receives counts; the Caddy adapter feeds Prometheus with them.
+type Metrics interface {
+	Decision(action string, granted catalog.Set, lang string)
+	PageRewritten()
+	Blocked(processor string)
+	StoreError()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Decision(string, catalog.Set, string) {}
+func (noMetrics) PageRewritten()                       {}
+func (noMetrics) Blocked(string)                       {}
+func (noMetrics) StoreError()                          {}
+
+// Gateway enforces consent in front of a site. Safe for concurrent use.
+type Gateway struct {
+	cfg        Config
+	codec      *consent.Codec
+	rules      consent.Rules
+	policyHash string
+	hintKey    []byte
+	log        *slog.Logger
+	metrics    Metrics
+}
+
+// New checks cfg and returns a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Catalog == nil || cfg.Banner == nil || cfg.Store == nil {
+		return nil, errors.New("gateway: catalog, banner and store are required")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/_consent/"
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
+		return nil, fmt.Errorf("gateway: prefix %q must start and end with /", cfg.Prefix)
+	}
+	codec, err := consent.NewCodec(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	ph := consent.PolicyHash(cfg.PolicyVersion)
+	m := hmac.New(sha256.New, cfg.Secret)
+	m.Write([]byte("kelisim client hint"))
+	return &Gateway{
+		cfg:        cfg,
+		codec:      codec,
+		rules:      consent.Rules{PolicyHash: ph, Catalog: cfg.Catalog},
+		policyHash: ph,
+		hintKey:    m.Sum(nil),
+		log:        cfg.Logger,
+		metrics:    cfg.Metrics,
+	}, nil
+}
+
+// Handler returns next wrapped by the gateway, for net/http servers.
+func (g *Gateway) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := g.Serve(w, r, func(w http.ResponseWriter, r *http.Request) error {
+			next.ServeHTTP(w, r)
+			return nil
+		})
+		if err != nil {
+			g.log.Error("request failed", "path", r.URL.Path, "error", err)
+		}
+	})
+}
+
+// visitor is what the gateway knows about the requester, from the cookie.
+type visitor struct {
+	state   consent.State
+	known   bool // the cookie verified: its consent ID can be reused
+	decided bool // ... and its decision still holds
+	lang    string
+}
+
+func (v *visitor) granted() catalog.Set {
+	if v.decided {
+		return v.state.Granted
+	}
+	return 0
+}
+
+func (g *Gateway) visitor(r *http.Request) visitor {
+	v := visitor{lang: g.cfg.Banner.PickLang(r.Header.Get("Accept-Language"))}
+	c, err := r.Cookie(consent.CookieName)
+	if err != nil {
+		return v
+	}
+	st, err := g.codec.Decode(c.Value)
+	if err != nil {
+		// Forged or damaged: no consent. Not an error worth more than debug.
+		g.log.Debug("consent cookie rejected", "error", err)
+		return v
+	}
+	v.state, v.known = st, true
+	v.decided = g.rules.Current(st)
+	return v
+}
+
+// Serve runs the gateway for one request; next is the rest of the chain.
+func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request) error) error {
+	if strings.HasPrefix(r.URL.Path, g.cfg.Prefix) {
+		return g.serveAPI(w, r, strings.TrimPrefix(r.URL.Path, g.cfg.Prefix))
+	}
+	v := g.visitor(r)
+	dropped := cookies.FilterRequest(r, g.cfg.Catalog, v.granted())
+	if wantsHTML(r) {
+		// The page body is rewritten; ask for it uncompressed and let
+		// Caddy's encode compress the result for the client.
+		r.Header.Set("Accept-Encoding", "identity")
+	}
+	rw := newResponseWriter(g, w, r, &v, dropped)
+	if err := next(rw, r); err != nil {
+		return err
+	}
+	return rw.finish()
+}
+
+// wantsHTML reports whether r looks like a page load.
+func wantsHTML(r *http.Request) bool {
+	if d := r.Header.Get("Sec-Fetch-Dest"); d == "document" || d == "iframe" || d == "frame" {
+		return true
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// clientHint is a keyed hash of the client address under a key that
+// changes daily, so records of one day can be linked and no IP is kept.
+func (g *Gateway) clientHint(r *http.Request, day string) string {
+	ip := r.RemoteAddr
+	if i := strings.LastIndexByte(ip, ':'); i > 0 && !strings.HasSuffix(ip, "]") {
+		ip = ip[:i]
+	}
+	m := hmac.New(sha256.New, g.hintKey)
+	m.Write([]byte(day))
+	k := m.Sum(nil)
+	m = hmac.New(sha256.New, k)
+	m.Write([]byte(strings.Trim(ip, "[]")))
+	return fmt.Sprintf("%x", m.Sum(nil)[:8])
+}

@@ -1,0 +1,240 @@
+package gateway
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/kelisim/kelisim/cookies"
+	"github.com/kelisim/kelisim/rewrite"
+)
+
+// responseWriter filters Set-Cookie on every response and streams HTML
+// bodies through the rewriter. The decision is made once, when the header
+// is written (or, if the origin sent no Content-Type, on the first bytes).
+type responseWriter struct {
+	http.ResponseWriter
+	g       *Gateway
+	r       *http.Request
+	v       *visitor
+	dropped []string // tracker cookie names removed from the request
+
+	status      int  // held until decided, when Content-Type is missing
+	wroteHeader bool // the header has gone to the client
+	rw          *rewrite.Writer
+	dec         *decoder
+	sink        *lockedWriter
+}
+
+func newResponseWriter(g *Gateway, w http.ResponseWriter, r *http.Request, v *visitor, dropped []string) *responseWriter {
+	return &responseWriter{ResponseWriter: w, g: g, r: r, v: v, dropped: dropped}
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wroteHeader || w.status != 0 {
+		return
+	}
+	if code < 200 {
+		// 1xx (103 Early Hints, 101 upgrades) pass straight through.
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	h := w.Header()
+	gr := w.v.granted()
+	dropped := cookies.FilterResponse(h, w.g.cfg.Catalog, gr)
+	if len(dropped) > 0 {
+		w.g.log.Debug("dropped tracker Set-Cookie without consent", "cookies", dropped, "path", w.r.URL.Path)
+	}
+	cookies.Expire(h, w.r.Host, w.dropped)
+	if h.Get("Content-Type") == "" && bodyAllowed(w.r, code) {
+		w.status = code // decide on the first bytes
+		return
+	}
+	w.decide(code, nil)
+}
+
+func bodyAllowed(r *http.Request, code int) bool {
+	return r.Method != http.MethodHead && code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// decide picks pass-through or rewriting and sends the header.
+func (w *responseWriter) decide(code int, sniff []byte) {
+	w.status = 0
+	w.wroteHeader = true
+	h := w.Header()
+	if sniff != nil && h.Get("Content-Type") == "" {
+		h.Set("Content-Type", http.DetectContentType(sniff))
+	}
+	if w.rewritable(code) {
+		w.startRewrite()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) rewritable(code int) bool {
+	if !bodyAllowed(w.r, code) || code == http.StatusPartialContent {
+		return false
+	}
+	h := w.Header()
+	if h.Get("Content-Range") != "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil || mt != "text/html" {
+		return false
+	}
+	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" && !canDecode(enc) {
+		w.g.log.Error("cannot rewrite HTML in this content encoding; trackers on this page are NOT blocked — configure the origin to honour Accept-Encoding: identity",
+			"encoding", enc, "path", w.r.URL.Path)
+		return false
+	}
+	return true
+}
+
+func (w *responseWriter) startRewrite() {
+	g, v, h := w.g, w.v, w.Header()
+	granted := v.granted()
+	_, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	ascii := !strings.EqualFold(params["charset"], "utf-8")
+	ret := w.r.URL.RequestURI()
+	pol := &rewrite.Policy{
+		Catalog: g.cfg.Catalog,
+		Granted: granted,
+		Head:    g.cfg.Banner.Head(granted, v.decided, v.lang),
+		Placeholder: func(proc int) string {
+			return g.cfg.Banner.Placeholder(v.lang, &g.cfg.Catalog.Processors[proc], granted, ret)
+		},
+		OnBlock: func(proc int) { g.metrics.Blocked(g.cfg.Catalog.Processors[proc].ID) },
+		OnWarn: func(msg string) {
+			g.log.Warn(msg, "path", w.r.URL.Path)
+		},
+	}
+	if v.decided {
+		pol.Body = g.cfg.Banner.Reopen(v.lang, ascii)
+	} else {
+		pol.Body = g.cfg.Banner.Body(v.lang, granted, ret, ascii)
+	}
+	// The body changes: length, ranges and validators of the origin's
+	// bytes no longer describe it, and it now depends on the visitor.
+	h.Del("Content-Length")
+	h.Del("Accept-Ranges")
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	addVary(h, "Cookie", "Accept-Language")
+	makePrivate(h)
+	w.sink = &lockedWriter{w: w.ResponseWriter}
+	w.rw = rewrite.NewWriter(w.sink, pol)
+	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" {
+		h.Del("Content-Encoding")
+		w.dec = newDecoder(enc, w.rw)
+	}
+	g.metrics.PageRewritten()
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		code := w.status
+		if code == 0 {
+			w.WriteHeader(http.StatusOK)
+			code = w.status
+		}
+		if !w.wroteHeader {
+			w.decide(code, p)
+		}
+	}
+	switch {
+	case w.dec != nil:
+		return w.dec.Write(p)
+	case w.rw != nil:
+		return w.rw.Write(p)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush writes through what the rewriter has decided and flushes.
+func (w *responseWriter) Flush() {
+	if !w.wroteHeader {
+		if w.status == 0 {
+			return
+		}
+		w.decide(w.status, []byte{})
+	}
+	if w.rw != nil && w.dec == nil {
+		w.rw.Flush()
+	}
+	w.sinkFlush()
+}
+
+func (w *responseWriter) sinkFlush() {
+	if w.sink != nil {
+		w.sink.mu.Lock()
+		defer w.sink.mu.Unlock()
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// finish ends the body after the handler chain returned without error.
+func (w *responseWriter) finish() error {
+	if !w.wroteHeader && w.status != 0 {
+		w.decide(w.status, []byte{})
+	}
+	var err error
+	if w.dec != nil {
+		err = w.dec.Close()
+	}
+	if w.rw != nil {
+		if cerr := w.rw.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		w.g.log.Error("rewriting page failed", "path", w.r.URL.Path, "error", err)
+	}
+	return nil
+}
+
+func addVary(h http.Header, names ...string) {
+	have := strings.ToLower(strings.Join(h.Values("Vary"), ","))
+	for _, n := range names {
+		if !strings.Contains(have, strings.ToLower(n)) {
+			h.Add("Vary", n)
+		}
+	}
+}
+
+// makePrivate keeps shared caches from serving one visitor's page to
+// another.
+func makePrivate(h http.Header) {
+	cc := h.Get("Cache-Control")
+	lc := strings.ToLower(cc)
+	if strings.Contains(lc, "private") || strings.Contains(lc, "no-store") {
+		return
+	}
+	var keep []string
+	for _, d := range strings.Split(cc, ",") {
+		d = strings.TrimSpace(d)
+		ld := strings.ToLower(d)
+		if d == "" || ld == "public" || strings.HasPrefix(ld, "s-maxage") {
+			continue
+		}
+		keep = append(keep, d)
+	}
+	h.Set("Cache-Control", strings.Join(append([]string{"private"}, keep...), ", "))
+}
+
+// lockedWriter serialises writes to the client when a decoder goroutine
+// writes while the handler flushes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  http.ResponseWriter
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,383 @@
+package rewrite
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/kelisim/kelisim/catalog"
+	"golang.org/x/net/html"
+)
+
+// urlAttrs lists, per element, the attributes whose URLs the browser
+// fetches (or that lazy-loading libraries turn into such URLs). They are
+// what classifies an element and what is renamed when it is neutralised.
+var urlAttrs = map[string][]string{
+	"script":  {"src"},
+	"iframe":  {"src", "data-src", "data-lazy-src"},
+	"frame":   {"src"},
+	"img":     {"src", "srcset", "data-src", "data-srcset", "data-lazy-src"},
+	"source":  {"src", "srcset", "data-src", "data-srcset"},
+	"video":   {"src", "poster"},
+	"audio":   {"src"},
+	"track":   {"src"},
+	"embed":   {"src"},
+	"object":  {"data"},
+	"input":   {"src"},
+	"link":    {"href", "imagesrcset"},
+	"image":   {"href", "xlink:href"},
+	"use":     {"href", "xlink:href"},
+	"feimage": {"href", "xlink:href"},
+}
+
+// foreignURLAttrs are checked on elements inside <svg> and <math>.
+var foreignScriptAttrs = []string{"href", "xlink:href"}
+
+// rawTextElements are read as text up to their end tag.
+var rawTextElements = map[string]bool{
+	"style": true, "xmp": true, "iframe": true, "noembed": true, "noframes": true,
+	"textarea": true, "title": true,
+}
+
+// headElements may appear before <body> without opening it.
+var headElements = map[string]bool{
+	"meta": true, "title": true, "base": true, "link": true, "style": true,
+	"script": true, "noscript": true, "template": true, "html": true, "head": true,
+}
+
+// breakout start tags end foreign (SVG/MathML) content.
+var breakout = map[string]bool{
+	"b": true, "big": true, "blockquote": true, "body": true, "br": true, "center": true,
+	"code": true, "dd": true, "div": true, "dl": true, "dt": true, "em": true, "embed": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "head": true,
+	"hr": true, "i": true, "img": true, "li": true, "listing": true, "menu": true, "meta": true,
+	"nobr": true, "ol": true, "p": true, "pre": true, "ruby": true, "s": true, "small": true,
+	"span": true, "strong": true, "strike": true, "sub": true, "sup": true, "table": true,
+	"tt": true, "u": true, "ul": true, "var": true,
+}
+
+// fetchingRels are link relations that make the browser fetch or connect.
+var fetchingRels = []string{"stylesheet", "preload", "prefetch", "preconnect", "dns-prefetch",
+	"modulepreload", "prerender", "icon", "manifest", "apple-touch-icon", "pingback"}
+
+// handleTag acts on the complete tag w.t at b[k:]. It returns the offset
+// after the tag, or -1 when it started holding an inline script.
+func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
+	t := &w.t
+	tb := b[k : k+t.length]
+	next := k + t.length
+	name := string(lowerName(&w.nameBuf, tb[t.nameStart:t.nameEnd]))
+	flushTo := func(to int) {
+		w.write(b[*from:to])
+		*from = to
+	}
+
+	if t.end {
+		switch name {
+		case "head":
+			if w.document && !w.headInjected {
+				flushTo(k)
+				w.injectHead()
+			}
+		case "noscript":
+			if w.noscript > 0 {
+				w.noscript--
+			}
+		case "svg", "math":
+			if w.foreign > 0 {
+				w.foreign--
+			}
+		}
+		return next
+	}
+
+	if w.foreign > 0 && breakout[name] {
+		w.foreign = 0
+	}
+
+	// Where the consent state and banner go.
+	switch name {
+	case "html":
+		w.document = true
+		return next
+	case "head":
+		w.document = true
+		if !w.headInjected {
+			w.headPending = true
+		}
+		return next
+	case "body":
+		w.document = true
+		if !w.bodyInjected {
+			flushTo(next)
+			if !w.headInjected {
+				w.write(w.pol.Head)
+				w.headInjected, w.headPending = true, false
+			}
+			w.write(w.pol.Body)
+			w.bodyInjected = true
+		}
+		return next
+	}
+	if w.document && !w.headInjected {
+		if name == "meta" {
+			w.headPending = true
+		} else {
+			flushTo(k)
+			w.injectHead()
+		}
+	}
+	if w.document && w.headInjected && !w.bodyInjected && w.foreign == 0 && !headElements[name] {
+		flushTo(k)
+		w.write(w.pol.Body)
+		w.bodyInjected = true
+	}
+
+	if w.foreign > 0 {
+		switch name {
+		case "svg", "math":
+			if !t.selfClosing {
+				w.foreign++
+			}
+		case "script":
+			w.gate(b, k, from, name, foreignScriptAttrs)
+		default:
+			if attrs, ok := urlAttrs[name]; ok {
+				w.gate(b, k, from, name, attrs)
+			}
+		}
+		return next
+	}
+
+	switch name {
+	case "script":
+		src := t.find(tb, "src")
+		exec := isExecutable(t, tb)
+		if src != nil || !exec {
+			if exec {
+				w.gate(b, k, from, name, urlAttrs[name])
+			}
+			w.mode, w.rawName, w.escState = modeScript, "script", escNone
+			return next
+		}
+		// An inline script: hold it until its end to read its body.
+		flushTo(k)
+		w.heldTag.end = false
+		w.heldTag.nameStart, w.heldTag.nameEnd = t.nameStart, t.nameEnd
+		w.heldTag.length = t.length
+		w.heldTag.attrs = append(w.heldTag.attrs[:0], t.attrs...)
+		w.mode, w.rawName, w.escState = modeHeld, "script", escNone
+		w.heldStart, w.heldScan = k, next
+		w.sig.Reset()
+		return -1
+	case "noscript":
+		w.noscript++
+	case "svg", "math":
+		if !t.selfClosing {
+			w.foreign++
+		}
+	case "plaintext":
+		w.mode = modePlaintext
+	default:
+		if attrs, ok := urlAttrs[name]; ok {
+			if name != "link" || fetches(t, tb) {
+				w.gate(b, k, from, name, attrs)
+			}
+		}
+	}
+	if rawTextElements[name] {
+		w.mode, w.rawName = modeRaw, name
+	}
+	return next
+}
+
+// held continues reading the held inline script whose tag starts at
+// w.heldStart. It returns done when the script has been written.
+func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
+	start := w.heldScan
+	end, ok := w.rawEnd(b, start, eof)
+	w.pol.Catalog.ScanInline(&w.sig, b[start:end])
+	w.heldScan = end
+	if !ok && !eof {
+		if end-w.heldStart <= MaxHeldScript {
+			return false, w.heldStart
+		}
+		w.warn("inline script longer than 512 KiB let through without looking for tracker loaders past that point")
+		w.write(b[w.heldStart:end])
+		w.mode = modeScript
+		return true, end
+	}
+	tb := b[w.heldStart : w.heldStart+w.heldTag.length]
+	var cats catalog.Set
+	for _, p := range w.sig.Matched {
+		cats |= w.pol.Catalog.Category(p).Bit()
+	}
+	if cats != 0 && !w.pol.Granted.Has(cats) {
+		w.scratch = w.neutralize(w.scratch[:0], tb, &w.heldTag, "script", nil, cats, w.sig.Matched)
+		w.write(w.scratch)
+		w.write(b[w.heldStart+w.heldTag.length : end])
+	} else {
+		w.write(b[w.heldStart:end])
+	}
+	if ok {
+		w.mode = modeData
+	} else {
+		w.mode = modeScript
+	}
+	return true, end
+}
+
+// gate classifies the element w.t by its URL attributes and, if it belongs
+// to a processor whose category is not granted, writes it neutralised.
+func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string) {
+	t := &w.t
+	tb := b[k : k+t.length]
+	var cats catalog.Set
+	var procs []int
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) {
+			continue
+		}
+		val := tb[a.valStart:a.valEnd]
+		an := tb[a.nameStart:a.nameEnd]
+		if bytes.HasSuffix(bytes.ToLower(an), []byte("srcset")) {
+			for _, cand := range strings.Split(decode(val), ",") {
+				if f := strings.Fields(cand); len(f) > 0 {
+					if p := w.pol.Catalog.MatchURL(f[0]); p >= 0 {
+						cats |= w.pol.Catalog.Category(p).Bit()
+						procs = appendProc(procs, p)
+					}
+				}
+			}
+			continue
+		}
+		if p := w.pol.Catalog.MatchURL(decode(val)); p >= 0 {
+			cats |= w.pol.Catalog.Category(p).Bit()
+			procs = appendProc(procs, p)
+		}
+	}
+	if cats == 0 || w.pol.Granted.Has(cats) {
+		return
+	}
+	w.write(b[*from:k])
+	*from = k + t.length
+	w.scratch = w.neutralize(w.scratch[:0], tb, t, name, attrs, cats, procs)
+	w.write(w.scratch)
+}
+
+func appendProc(ps []int, p int) []int {
+	for _, q := range ps {
+		if q == p {
+			return ps
+		}
+	}
+	return append(ps, p)
+}
+
+func isOneOf(name []byte, list []string) bool {
+	for _, s := range list {
+		if equalFoldASCII(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// decode resolves character references in an attribute value.
+func decode(v []byte) string {
+	if bytes.IndexByte(v, '&') < 0 {
+		return string(v)
+	}
+	return html.UnescapeString(string(v))
+}
+
+// neutralize appends to buf the tag tb rewritten so that it loads and runs
+// nothing: its URL attributes (and a script's type) move to data-
+// attributes, and data-consent-category / data-consent-processor say what
+// consent brings it back. Everything else keeps its original bytes.
+func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string, cats catalog.Set, procs []int) []byte {
+	w.blockedCounts++
+	if w.pol.OnBlock != nil && len(procs) > 0 {
+		w.pol.OnBlock(procs[0])
+	}
+	buf = append(buf, '<')
+	buf = append(buf, tb[t.nameStart:t.nameEnd]...)
+	if name == "script" {
+		buf = append(buf, ` type="text/plain"`...)
+	}
+	buf = append(buf, ` data-consent-category="`...)
+	buf = append(buf, cats.String()...)
+	buf = append(buf, `" data-consent-processor="`...)
+	for i, p := range procs {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = append(buf, w.pol.Catalog.Processors[p].ID...)
+	}
+	buf = append(buf, '"')
+	if (name == "iframe" || name == "frame") && w.pol.Placeholder != nil && t.find(tb, "srcdoc") == nil && len(procs) > 0 {
+		if ph := w.pol.Placeholder(procs[0]); ph != "" {
+			buf = append(buf, ` srcdoc="`...)
+			buf = append(buf, ph...)
+			buf = append(buf, '"')
+		}
+	}
+	pos := t.nameEnd
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		an := tb[a.nameStart:a.nameEnd]
+		rename := isOneOf(an, attrs) || (name == "script" && (equalFoldASCII(an, "type") || isOneOf(an, foreignScriptAttrs) || equalFoldASCII(an, "src")))
+		if !rename {
+			continue
+		}
+		buf = append(buf, tb[pos:a.nameStart]...)
+		if len(an) > 5 && equalFoldASCII(an[:5], "data-") {
+			buf = append(buf, "data-consent-"...)
+			buf = append(buf, an[5:]...)
+		} else {
+			buf = append(buf, "data-"...)
+			buf = append(buf, an...)
+		}
+		pos = a.nameEnd
+	}
+	return append(buf, tb[pos:]...)
+}
+
+// isExecutable reports whether a script element's type makes the browser
+// run it. Parameters after ';' are ignored, which errs on the side of
+// treating a script as code.
+func isExecutable(t *tag, tb []byte) bool {
+	a := t.find(tb, "type")
+	if a == nil || a.valStart < 0 {
+		return true
+	}
+	v := strings.ToLower(strings.TrimSpace(decode(tb[a.valStart:a.valEnd])))
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	switch v {
+	case "", "module", "text/javascript", "application/javascript", "text/ecmascript",
+		"application/ecmascript", "application/x-javascript", "application/x-ecmascript",
+		"text/x-javascript", "text/x-ecmascript", "text/jscript", "text/livescript",
+		"text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+		"text/javascript1.4", "text/javascript1.5":
+		return true
+	}
+	return false
+}
+
+// fetches reports whether a <link> has a relation that loads its href.
+func fetches(t *tag, tb []byte) bool {
+	a := t.find(tb, "rel")
+	if a == nil || a.valStart < 0 {
+		return false
+	}
+	for _, r := range strings.Fields(strings.ToLower(decode(tb[a.valStart:a.valEnd]))) {
+		for _, f := range fetchingRels {
+			if r == f {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,151 @@
+package rewrite
+
+import "bytes"
+
+// attr is one attribute of a tag, as offsets into the tag's bytes.
+type attr struct {
+	nameStart, nameEnd int
+	valStart, valEnd   int // value without quotes; valStart < 0 when absent
+}
+
+// tag is a parsed start or end tag. Offsets are relative to the start of
+// the tag ('<').
+type tag struct {
+	end         bool // an end tag </x>
+	nameStart   int
+	nameEnd     int
+	selfClosing bool
+	attrs       []attr
+	length      int // bytes up to and including '>'
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+}
+
+func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
+
+// parseTag parses the tag starting at b[0] == '<' following the HTML
+// tokenizer's rules for tag names and attributes (quotes only count at the
+// start of a value, '=' may begin a name, '/' between attributes is
+// ignored). It returns false when b ends before the tag does.
+func parseTag(b []byte, t *tag) bool {
+	t.attrs = t.attrs[:0]
+	t.selfClosing = false
+	i := 1
+	t.end = false
+	if b[1] == '/' {
+		t.end = true
+		i = 2
+	}
+	t.nameStart = i
+	for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' {
+		i++
+	}
+	t.nameEnd = i
+	for {
+		// Between attributes.
+		for i < len(b) && (isSpace(b[i]) || b[i] == '/') {
+			if b[i] == '/' && i+1 < len(b) && b[i+1] == '>' {
+				t.selfClosing = true
+			}
+			i++
+		}
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '>' {
+			t.length = i + 1
+			return true
+		}
+		a := attr{nameStart: i, valStart: -1}
+		i++ // the first name byte may be '='
+		for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' && b[i] != '=' {
+			i++
+		}
+		a.nameEnd = i
+		j := i
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j >= len(b) {
+			return false
+		}
+		if b[j] != '=' {
+			t.attrs = append(t.attrs, a)
+			i = j
+			continue
+		}
+		j++
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j >= len(b) {
+			return false
+		}
+		switch q := b[j]; q {
+		case '"', '\'':
+			k := bytes.IndexByte(b[j+1:], q)
+			if k < 0 {
+				return false
+			}
+			a.valStart, a.valEnd = j+1, j+1+k
+			i = j + 2 + k
+		case '>':
+			a.valStart, a.valEnd = j, j
+			i = j
+		default:
+			k := j
+			for k < len(b) && !isSpace(b[k]) && b[k] != '>' {
+				k++
+			}
+			a.valStart, a.valEnd = j, k
+			i = k
+		}
+		t.attrs = append(t.attrs, a)
+	}
+}
+
+// lowerName copies name into buf in ASCII lower case, when it is short
+// enough to be one of the names we care about.
+func lowerName(buf *[16]byte, name []byte) []byte {
+	if len(name) > len(buf) {
+		return nil
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(name)]
+}
+
+// equalFoldASCII reports whether b equals the lower-case ASCII string s,
+// ignoring case.
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// find returns the attribute named name (lower case), or nil.
+func (t *tag) find(b []byte, name string) *attr {
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if equalFoldASCII(b[a.nameStart:a.nameEnd], name) {
+			return a
+		}
+	}
+	return nil
+}

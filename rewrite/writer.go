@@ -1,0 +1,404 @@
+// Package rewrite is a streaming HTML rewriter that neutralises the
+// elements of third-party processors a visitor has not consented to, and
+// injects the consent state and banner.
+//
+// It is a purpose-built scanner, not a tree builder: it looks for '<' with
+// bytes.IndexByte, parses only tags, skips raw text (scripts, styles,
+// comments) by the HTML tokenizer's own rules, and copies everything else
+// as slices of the input. Output bytes equal input bytes except for the
+// tags it rewrites and what it injects, so pages in any ASCII-compatible
+// charset come out in that charset. Memory per page is bounded by the
+// longest tag or held inline script, whatever the page size.
+package rewrite
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+// Limits on what the rewriter holds back while it decides.
+const (
+	// MaxHeldScript is how much of an inline script is held to look for a
+	// tracker loader before it is let through unexamined.
+	MaxHeldScript = 512 << 10
+	// MaxTag is the longest tag held whole; longer ones (huge data: URIs)
+	// pass through unchanged.
+	MaxTag = 1 << 20
+)
+
+// Policy says what to block and what to inject. One Policy may serve many
+// concurrent Writers; it must not change while they run.
+type Policy struct {
+	Catalog *catalog.Catalog
+	// Granted are the categories the visitor has consented to.
+	Granted catalog.Set
+	// Head is injected early in <head> (after any leading <meta> tags, so
+	// a charset declaration stays within the first 1024 bytes).
+	Head []byte
+	// Body is injected right after <body>.
+	Body []byte
+	// Placeholder returns the escaped srcdoc attribute value shown in
+	// place of a blocked iframe of processor proc, or "" for none.
+	Placeholder func(proc int) string
+	// OnBlock, if set, is called once per neutralised element.
+	OnBlock func(proc int)
+	// OnWarn, if set, is told about input the rewriter could not examine.
+	OnWarn func(msg string)
+}
+
+type mode uint8
+
+const (
+	modeData      mode = iota
+	modeComment        // inside <!-- -->
+	modeRaw            // raw text / RCDATA element, waiting for its end tag
+	modeScript         // script data, waiting for </script>
+	modeHeld           // inline script held in carry until its end tag
+	modePlaintext      // <plaintext>: the rest is text
+)
+
+// Writer rewrites the HTML written to it and writes the result to an
+// underlying writer. Call Close at the end of the body.
+type Writer struct {
+	out io.Writer
+	pol *Policy
+
+	carry []byte // input not yet processed (a partial construct)
+	err   error
+
+	mode     mode
+	rawName  string // end tag awaited in modeRaw and modeScript
+	escState uint8  // script data escape state
+	heldStart int   // modeHeld: offset of the held <script> in the buffer
+	heldScan  int   // modeHeld: offset scanned so far
+	heldTag  tag    // modeHeld: the script start tag
+	sig      catalog.SigState
+
+	// Document structure.
+	document      bool // saw a doctype, <html>, <head> or <body>
+	headPending   bool // inside head, before the first non-meta element
+	headInjected  bool
+	bodyInjected  bool
+	noscript      int
+	foreign       int
+	t             tag
+	scratch       []byte
+	nameBuf       [16]byte
+	blockedCounts int
+}
+
+// NewWriter returns a Writer that writes the rewritten page to out.
+func NewWriter(out io.Writer, pol *Policy) *Writer {
+	return &Writer{out: out, pol: pol, t: tag{attrs: make([]attr, 0, 16)}}
+}
+
+// Reset lets a Writer be reused for another page.
+func (w *Writer) Reset(out io.Writer, pol *Policy) {
+	carry, scratch, attrs, matched := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0]
+	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch}
+	w.t.attrs = attrs
+	w.sig.Matched = matched
+}
+
+// Blocked returns how many elements have been neutralised so far.
+func (w *Writer) Blocked() int { return w.blockedCounts }
+
+func (w *Writer) write(b []byte) {
+	if w.err == nil && len(b) > 0 {
+		_, w.err = w.out.Write(b)
+	}
+}
+
+// Write rewrites p. It always consumes all of p; bytes that end inside a
+// tag or a held script are kept until the next Write or Close.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	var b []byte
+	fromCarry := len(w.carry) > 0
+	if fromCarry {
+		w.carry = append(w.carry, p...)
+		b = w.carry
+	} else {
+		b = p
+	}
+	keep := w.scan(b, false)
+	rest := b[keep:]
+	if fromCarry {
+		w.carry = w.carry[:copy(w.carry, rest)]
+	} else {
+		w.carry = append(w.carry[:0], rest...)
+	}
+	return len(p), w.err
+}
+
+// Flush makes sure everything the writer can decide about has been
+// written. If the head is open and the consent state not yet injected, it
+// is injected now, so a client waiting on a slow origin already has it.
+func (w *Writer) Flush() error {
+	if w.headPending && !w.headInjected && w.mode == modeData {
+		w.injectHead()
+	}
+	return w.err
+}
+
+// Close processes what is left at the end of the body: an unfinished
+// construct is written as it is (an unfinished held script is still
+// classified), and a document that never opened its body gets the banner
+// at the end.
+func (w *Writer) Close() error {
+	if len(w.carry) > 0 {
+		keep := w.scan(w.carry, true)
+		w.write(w.carry[keep:])
+		w.carry = w.carry[:0]
+	}
+	if w.document {
+		if !w.headInjected {
+			w.injectHead()
+		}
+		if !w.bodyInjected {
+			w.bodyInjected = true
+			w.write(w.pol.Body)
+		}
+	}
+	return w.err
+}
+
+func (w *Writer) injectHead() {
+	w.headInjected = true
+	w.headPending = false
+	w.write(w.pol.Head)
+}
+
+func (w *Writer) warn(msg string) {
+	if w.pol.OnWarn != nil {
+		w.pol.OnWarn(msg)
+	}
+}
+
+// scan processes b from the start in the current mode, writes what it can
+// decide and returns the offset of the first byte it could not process.
+// With eof set, nothing more will come.
+func (w *Writer) scan(b []byte, eof bool) int {
+	i, from := 0, 0 // i: scan position; from: first byte not yet written
+	flush := func(to int) {
+		w.write(b[from:to])
+		from = to
+	}
+	for i < len(b) {
+		switch w.mode {
+		case modePlaintext:
+			i = len(b)
+
+		case modeComment:
+			end := w.commentEnd(b, i)
+			if end < 0 {
+				// Keep the last bytes: a terminator may straddle writes.
+				keep := max(i, len(b)-len("</noscript"))
+				flush(keep)
+				return keep
+			}
+			w.mode = modeData
+			i = end
+
+		case modeRaw, modeScript:
+			next, ok := w.rawEnd(b, i, eof)
+			if !ok {
+				flush(next)
+				return next
+			}
+			w.mode = modeData
+			i = next
+
+		case modeHeld:
+			done, next := w.held(b, eof)
+			if !done {
+				// The held script stays in carry, which starts at its tag.
+				w.heldScan -= w.heldStart
+				w.heldStart = 0
+				return next
+			}
+			from = next
+			i = next
+
+		case modeData:
+			j := bytes.IndexByte(b[i:], '<')
+			if j < 0 {
+				i = len(b)
+				break
+			}
+			k := i + j
+			if k+1 >= len(b) {
+				if eof {
+					i = len(b)
+					break
+				}
+				flush(k)
+				return k
+			}
+			c := b[k+1]
+			switch {
+			case c == '!':
+				next, ok := w.markupDecl(b, k, eof)
+				if !ok {
+					flush(k)
+					return k
+				}
+				i = next
+			case c == '?':
+				e := bytes.IndexByte(b[k:], '>')
+				if e < 0 {
+					if !eof && len(b)-k < MaxTag {
+						flush(k)
+						return k
+					}
+					i = len(b)
+					break
+				}
+				i = k + e + 1
+			case c == '/' || isLetter(c):
+				if c == '/' {
+					if k+2 >= len(b) {
+						if eof {
+							i = len(b)
+							break
+						}
+						flush(k)
+						return k
+					}
+					if !isLetter(b[k+2]) {
+						// "</>" is dropped, "</ x>" is a bogus comment.
+						e := bytes.IndexByte(b[k:], '>')
+						if e < 0 {
+							if !eof && len(b)-k < MaxTag {
+								flush(k)
+								return k
+							}
+							i = len(b)
+							break
+						}
+						i = k + e + 1
+						break
+					}
+				}
+				if !parseTag(b[k:], &w.t) {
+					if !eof && len(b)-k < MaxTag {
+						flush(k)
+						return k
+					}
+					if !eof {
+						w.warn("tag longer than 1 MiB passed through unexamined")
+					}
+					i = len(b)
+					break
+				}
+				next := w.handleTag(b, k, &from, eof)
+				if next < 0 {
+					// An inline script is now held; modeHeld reads on.
+					from = k
+					i = k
+					break
+				}
+				i = next
+			default:
+				i = k + 1
+			}
+		}
+	}
+	flush(len(b))
+	return len(b)
+}
+
+// markupDecl handles "<!": comments, doctypes, CDATA and bogus comments.
+func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
+	if len(b)-k < 4 && !eof {
+		return 0, false
+	}
+	if bytes.HasPrefix(b[k:], []byte("<!--")) {
+		// "<!-->" and "<!--->" are complete, empty comments.
+		if k+4 < len(b) && b[k+4] == '>' {
+			return k + 5, true
+		}
+		if k+5 < len(b) && b[k+4] == '-' && b[k+5] == '>' {
+			return k + 6, true
+		}
+		if k+5 >= len(b) && !eof {
+			return 0, false
+		}
+		w.mode = modeComment
+		return k + 4, true
+	}
+	if w.foreign > 0 && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
+		e := bytes.Index(b[k:], []byte("]]>"))
+		if e < 0 {
+			if eof || len(b)-k >= MaxTag {
+				return len(b), true
+			}
+			return 0, false
+		}
+		return k + e + 3, true
+	}
+	e := bytes.IndexByte(b[k:], '>')
+	if e < 0 {
+		if eof || len(b)-k >= MaxTag {
+			return len(b), true
+		}
+		return 0, false
+	}
+	if len(b)-k >= 9 && equalFoldASCII(b[k+2:k+9], "doctype") {
+		w.document = true
+	}
+	return k + e + 1, true
+}
+
+// commentEnd finds the end of the comment being scanned from i: after
+// "-->" or "--!>". Inside <noscript> a "</noscript" also ends it, because
+// a browser with scripting on reads noscript content as raw text: what
+// follows is markup there, and is treated as markup here.
+func (w *Writer) commentEnd(b []byte, i int) int {
+	for j := i; j < len(b); {
+		k := bytes.IndexByte(b[j:], '-')
+		n := -1
+		if w.noscript > 0 {
+			n = indexFold(b[j:], "</noscript")
+		}
+		if n >= 0 && (k < 0 || n < k) {
+			return j + n
+		}
+		if k < 0 {
+			return -1
+		}
+		k += j
+		if k+2 < len(b) && b[k+1] == '-' && b[k+2] == '>' {
+			return k + 3
+		}
+		if k+3 < len(b) && b[k+1] == '-' && b[k+2] == '!' && b[k+3] == '>' {
+			return k + 4
+		}
+		j = k + 1
+	}
+	return -1
+}
+
+// indexFold is bytes.Index for a lower-case ASCII needle, ignoring case.
+func indexFold(b []byte, needle string) int {
+	first := needle[0]
+	for i := 0; i+len(needle) <= len(b); {
+		j := bytes.IndexByte(b[i:], first)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+len(needle) > len(b) {
+			return -1
+		}
+		if equalFoldASCII(b[i:i+len(needle)], needle) {
+			return i
+		}
+		i++
+	}
+	return -1
+}

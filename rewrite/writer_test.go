@@ -1,0 +1,85 @@
+package rewrite
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+func testCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	c, err := catalog.Compile([]catalog.Processor{
+		{ID: "yandex-metrica", Category: catalog.Analytics, URLs: []string{"mc.yandex.ru"}, Snippets: []string{"ym(12345,'init'"}},
+		{ID: "meta-pixel", Category: catalog.Marketing, URLs: []string{"connect.facebook.net", "www.facebook.com/tr"}, Snippets: []string{"fbq('init'"}},
+		{ID: "youtube", Category: catalog.Marketing, URLs: []string{"www.youtube.com/embed/"}},
+		{ID: "yandex-maps", Category: catalog.Functional, URLs: []string{"api-maps.yandex.ru", "yandex.ru/map-widget/"}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func rewriteString(t testing.TB, pol *Policy, in string, chunk int) string {
+	t.Helper()
+	var out bytes.Buffer
+	w := NewWriter(&out, pol)
+	for len(in) > 0 {
+		n := min(chunk, len(in))
+		if _, err := w.Write([]byte(in[:n])); err != nil {
+			t.Fatal(err)
+		}
+		in = in[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func TestRewriteBasics(t *testing.T) {
+	pol := &Policy{Catalog: testCatalog(t), Head: []byte("<!--HEAD-->"), Body: []byte("<!--BODY-->")}
+	cases := []struct{ name, in, want string }{
+		{"script src", `<!doctype html><html><head><meta charset=utf-8><script async src="https://mc.yandex.ru/metrika/tag.js"></script></head><body>x</body></html>`,
+			`<!doctype html><html><head><meta charset=utf-8><!--HEAD--><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica" async data-src="https://mc.yandex.ru/metrika/tag.js"></script></head><body><!--BODY-->x</body></html>`},
+		{"inline", `<html><body><script>ym(12345, "init", {});</script><script>var a=1</script></body>`,
+			`<html><body><!--HEAD--><!--BODY--><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">ym(12345, "init", {});</script><script>var a=1</script></body>`},
+		{"comment untouched", `<!-- <script src="https://mc.yandex.ru/x.js"></script> --><p>`, `<!-- <script src="https://mc.yandex.ru/x.js"></script> --><p>`},
+		{"attr with tag", `<div title="<script src=x>"><script src=//connect.facebook.net/en_US/fbevents.js></script>`,
+			`<div title="<script src=x>"><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src=//connect.facebook.net/en_US/fbevents.js></script>`},
+		{"iframe", `<IFRAME width=560 SRC='https://www.youtube.com/embed/abc'></IFRAME>`,
+			`<IFRAME data-consent-category="marketing" data-consent-processor="youtube" width=560 data-SRC='https://www.youtube.com/embed/abc'></IFRAME>`},
+		{"noscript img", `<noscript><img src="https://mc.yandex.ru/watch/1" alt=""></noscript>`,
+			`<noscript><img data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="https://mc.yandex.ru/watch/1" alt=""></noscript>`},
+		{"textarea raw", `<textarea><script src="https://mc.yandex.ru/t.js"></script></textarea>`, `<textarea><script src="https://mc.yandex.ru/t.js"></script></textarea>`},
+		{"entities", `<img src="https:&#x2F;&#x2F;mc.yandex.ru/watch/1">`, `<img data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="https:&#x2F;&#x2F;mc.yandex.ru/watch/1">`},
+		{"jquery kept", `<script src="https://code.jquery.com/jquery.js"></script>`, `<script src="https://code.jquery.com/jquery.js"></script>`},
+		// "<!--<script>" makes the first </script> part of the script, as in a browser.
+		{"script double escape", `<script>var s="<!--<script>";</script>ym(12345,'init')</script><p>`, `<script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">var s="<!--<script>";</script>ym(12345,'init')</script><p>`},
+		{"script string end", `<script>var s="<\/script>";</script>ym(12345,'init')<p>`, `<script>var s="<\/script>";</script>ym(12345,'init')<p>`},
+		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
+			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},
+	}
+	for _, c := range cases {
+		for _, chunk := range []int{1, 2, 3, 7, 64, 1 << 20} {
+			got := rewriteString(t, pol, c.in, chunk)
+			if got != c.want {
+				t.Errorf("%s (chunk %d):\n got %s\nwant %s", c.name, chunk, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+func TestGranted(t *testing.T) {
+	pol := &Policy{Catalog: testCatalog(t), Granted: catalog.All}
+	in := `<script src="https://mc.yandex.ru/metrika/tag.js"></script><script>fbq('init','1')</script>`
+	if got := rewriteString(t, pol, in, 5); got != in {
+		t.Errorf("granted page changed: %s", got)
+	}
+	if !strings.Contains(in, "fbq") {
+		t.Fatal()
+	}
+}
