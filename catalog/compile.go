@@ -226,3 +226,29 @@ func (c *Catalog) NecessaryHosts() []string {
 	sort.Strings(out)
 	return out
 }
+
+// MatchHostOnly returns a processor with any URL pattern on host or one of
+// its parent domains, whatever the path: what a bare connection to the
+// host (<link rel=preconnect>, dns-prefetch) reveals to. -1 if none.
+func (c *Catalog) MatchHostOnly(host string) int {
+	for h := host; ; {
+		if c.necessary[h] {
+			return -1
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			break
+		}
+		h = h[i+1:]
+	}
+	for h := host; ; {
+		if rules := c.byHost[h]; len(rules) > 0 {
+			return rules[len(rules)-1].proc // the least specific path
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			return -1
+		}
+		h = h[i+1:]
+	}
+}

@@ -1,6 +1,10 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+
+	"golang.org/x/net/idna"
+)
 
 // SplitURL extracts the host and the path-and-query of an absolute or
 // scheme-relative URL the way a browser's URL parser sees it, which is
@@ -58,11 +62,15 @@ func SplitURL(raw string) (host, pathQuery string, ok bool) {
 	if strings.IndexByte(host, '%') >= 0 {
 		host = percentDecode(host)
 	}
-	host = strings.TrimSuffix(lowerASCII(host), ".")
-	// Full-width and ideographic full stops are dots to IDNA.
-	if strings.ContainsAny(host, "。．｡") {
-		host = strings.NewReplacer("。", ".", "．", ".", "｡", ".").Replace(host)
+	host = lowerASCII(host)
+	if !isASCII(host) {
+		// The browser maps the host through IDNA: full-width letters and
+		// ideographic dots become ASCII, other scripts become punycode.
+		if a, err := idna.Lookup.ToASCII(host); err == nil {
+			host = a
+		}
 	}
+	host = strings.TrimSuffix(host, ".")
 	if host == "" {
 		return "", "", false
 	}
@@ -122,4 +130,13 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - '0'
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

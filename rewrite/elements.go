@@ -29,8 +29,14 @@ var urlAttrs = map[string][]string{
 	"feimage": {"href", "xlink:href"},
 }
 
-// foreignURLAttrs are checked on elements inside <svg> and <math>.
-var foreignScriptAttrs = []string{"href", "xlink:href"}
+// svgScriptAttrs are where an SVG <script> names its source.
+var svgScriptAttrs = []string{"src", "href", "xlink:href"}
+
+// integrationPoints are foreign elements whose content is HTML again.
+var integrationPoints = map[string]bool{
+	"foreignobject": true, "desc": true, "title": true,
+	"mi": true, "mo": true, "mn": true, "ms": true, "mtext": true, "annotation-xml": true,
+}
 
 // rawTextElements are read as text up to their end tag.
 var rawTextElements = map[string]bool{
@@ -55,9 +61,21 @@ var breakout = map[string]bool{
 	"tt": true, "u": true, "ul": true, "var": true,
 }
 
-// fetchingRels are link relations that make the browser fetch or connect.
-var fetchingRels = []string{"stylesheet", "preload", "prefetch", "preconnect", "dns-prefetch",
-	"modulepreload", "prerender", "icon", "manifest", "apple-touch-icon", "pingback"}
+// fetchingRels are link relations that make the browser fetch a URL;
+// connectingRels only open a connection to its host.
+var (
+	fetchingRels = []string{"stylesheet", "preload", "prefetch", "modulepreload", "prerender",
+		"icon", "manifest", "apple-touch-icon", "apple-touch-icon-precomposed"}
+	connectingRels = []string{"preconnect", "dns-prefetch"}
+)
+
+type linkRel uint8
+
+const (
+	relNone    linkRel = iota
+	relFetch           // the href is fetched
+	relConnect         // only the href's host is contacted
+)
 
 // handleTag acts on the complete tag w.t at b[k:]. It returns the offset
 // after the tag, or -1 when it started holding an inline script.
@@ -82,16 +100,18 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			if w.noscript > 0 {
 				w.noscript--
 			}
-		case "svg", "math":
-			if w.foreign > 0 {
-				w.foreign--
+		default:
+			if name == "svg" || name == "math" || integrationPoints[name] {
+				w.pop(name == "svg" || name == "math")
 			}
 		}
 		return next
 	}
 
-	if w.foreign > 0 && breakout[name] {
-		w.foreign = 0
+	inForeign := w.inForeign()
+	if inForeign && breakout[name] {
+		w.ctx = w.ctx[:0]
+		inForeign = false
 	}
 
 	// Where the consent state and banner go.
@@ -126,23 +146,23 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			w.injectHead()
 		}
 	}
-	if w.document && w.headInjected && !w.bodyInjected && w.foreign == 0 && !headElements[name] {
+	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !headElements[name] {
 		flushTo(k)
 		w.write(w.pol.Body)
 		w.bodyInjected = true
 	}
 
-	if w.foreign > 0 {
-		switch name {
-		case "svg", "math":
-			if !t.selfClosing {
-				w.foreign++
-			}
-		case "script":
-			w.gate(b, k, from, name, foreignScriptAttrs)
+	if inForeign {
+		switch {
+		case name == "svg" || name == "math":
+			w.push(true, t.selfClosing)
+		case integrationPoints[name]:
+			w.push(false, t.selfClosing)
+		case name == "script":
+			return w.script(b, k, from, name, svgScriptAttrs)
 		default:
 			if attrs, ok := urlAttrs[name]; ok {
-				w.gate(b, k, from, name, attrs)
+				w.gate(b, k, from, name, attrs, false)
 			}
 		}
 		return next
@@ -150,44 +170,59 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 
 	switch name {
 	case "script":
-		src := t.find(tb, "src")
-		exec := isExecutable(t, tb)
-		if src != nil || !exec {
-			if exec {
-				w.gate(b, k, from, name, urlAttrs[name])
-			}
-			w.mode, w.rawName, w.escState = modeScript, "script", escNone
-			return next
-		}
-		// An inline script: hold it until its end to read its body.
-		flushTo(k)
-		w.heldTag.end = false
-		w.heldTag.nameStart, w.heldTag.nameEnd = t.nameStart, t.nameEnd
-		w.heldTag.length = t.length
-		w.heldTag.attrs = append(w.heldTag.attrs[:0], t.attrs...)
-		w.mode, w.rawName, w.escState = modeHeld, "script", escNone
-		w.heldStart, w.heldScan = k, next
-		w.sig.Reset()
-		return -1
+		return w.script(b, k, from, name, urlAttrs[name])
 	case "noscript":
 		w.noscript++
 	case "svg", "math":
-		if !t.selfClosing {
-			w.foreign++
-		}
+		w.push(true, t.selfClosing)
 	case "plaintext":
 		w.mode = modePlaintext
+	case "link":
+		if rel := fetches(t, tb); rel != relNone {
+			w.gate(b, k, from, name, urlAttrs[name], rel == relConnect)
+		}
 	default:
 		if attrs, ok := urlAttrs[name]; ok {
-			if name != "link" || fetches(t, tb) {
-				w.gate(b, k, from, name, attrs)
-			}
+			w.gate(b, k, from, name, attrs, false)
 		}
 	}
 	if rawTextElements[name] {
 		w.mode, w.rawName = modeRaw, name
 	}
 	return next
+}
+
+// script starts a script element: one with a source is gated by it and
+// its body streams through; an inline one is held until its end tag so its
+// body can be read. It returns -1 when it holds.
+func (w *Writer) script(b []byte, k int, from *int, name string, attrs []string) int {
+	t := &w.t
+	tb := b[k : k+t.length]
+	next := k + t.length
+	hasSrc := false
+	for _, a := range attrs {
+		if t.find(tb, a) != nil {
+			hasSrc = true
+		}
+	}
+	exec := isExecutable(t, tb)
+	if hasSrc || !exec {
+		if exec {
+			w.gate(b, k, from, name, attrs, false)
+		}
+		w.mode, w.rawName, w.escState = modeScript, "script", escNone
+		return next
+	}
+	w.write(b[*from:k])
+	*from = k
+	w.heldTag.end = false
+	w.heldTag.nameStart, w.heldTag.nameEnd = t.nameStart, t.nameEnd
+	w.heldTag.length = t.length
+	w.heldTag.attrs = append(w.heldTag.attrs[:0], t.attrs...)
+	w.mode, w.rawName, w.escState = modeHeld, "script", escNone
+	w.heldStart, w.heldScan = k, next
+	w.sig.Reset()
+	return -1
 }
 
 // held continues reading the held inline script whose tag starts at
@@ -228,7 +263,9 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 
 // gate classifies the element w.t by its URL attributes and, if it belongs
 // to a processor whose category is not granted, writes it neutralised.
-func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string) {
+// With hostOnly, any processor pattern on the URL's host counts, whatever
+// the path: a preconnect reveals the visitor to the host itself.
+func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, hostOnly bool) {
 	t := &w.t
 	tb := b[k : k+t.length]
 	var cats catalog.Set
@@ -251,7 +288,15 @@ func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string) {
 			}
 			continue
 		}
-		if p := w.pol.Catalog.MatchURL(decode(val)); p >= 0 {
+		p := -1
+		if hostOnly {
+			if host, _, ok := catalog.SplitURL(decode(val)); ok {
+				p = w.pol.Catalog.MatchHostOnly(host)
+			}
+		} else {
+			p = w.pol.Catalog.MatchURL(decode(val))
+		}
+		if p >= 0 {
 			cats |= w.pol.Catalog.Category(p).Bit()
 			procs = appendProc(procs, p)
 		}
@@ -326,7 +371,7 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string,
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		an := tb[a.nameStart:a.nameEnd]
-		rename := isOneOf(an, attrs) || (name == "script" && (equalFoldASCII(an, "type") || isOneOf(an, foreignScriptAttrs) || equalFoldASCII(an, "src")))
+		rename := isOneOf(an, attrs) || (name == "script" && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs)))
 		if !rename {
 			continue
 		}
@@ -366,18 +411,50 @@ func isExecutable(t *tag, tb []byte) bool {
 	return false
 }
 
-// fetches reports whether a <link> has a relation that loads its href.
-func fetches(t *tag, tb []byte) bool {
+// fetches reports how a <link>'s relations use its href.
+func fetches(t *tag, tb []byte) linkRel {
 	a := t.find(tb, "rel")
 	if a == nil || a.valStart < 0 {
-		return false
+		return relNone
 	}
+	rel := relNone
 	for _, r := range strings.Fields(strings.ToLower(decode(tb[a.valStart:a.valEnd]))) {
 		for _, f := range fetchingRels {
 			if r == f {
-				return true
+				return relFetch
+			}
+		}
+		for _, f := range connectingRels {
+			if r == f {
+				rel = relConnect
 			}
 		}
 	}
-	return false
+	return rel
+}
+
+// maxContext bounds the foreign-content stack; deeper nesting is treated
+// as foreign, which only makes more elements examined.
+const maxContext = 64
+
+// inForeign reports whether the scanner is inside SVG or MathML and not
+// inside one of their HTML integration points.
+func (w *Writer) inForeign() bool { return len(w.ctx) > 0 && w.ctx[len(w.ctx)-1] }
+
+// push enters svg/math (foreign) or an integration point (HTML again).
+func (w *Writer) push(foreign, selfClosing bool) {
+	if selfClosing || len(w.ctx) >= maxContext {
+		return
+	}
+	w.ctx = append(w.ctx, foreign)
+}
+
+// pop leaves the innermost context of the given kind.
+func (w *Writer) pop(foreign bool) {
+	for i := len(w.ctx) - 1; i >= 0; i-- {
+		if w.ctx[i] == foreign {
+			w.ctx = w.ctx[:i]
+			return
+		}
+	}
 }

@@ -68,13 +68,13 @@ type Writer struct {
 	carry []byte // input not yet processed (a partial construct)
 	err   error
 
-	mode     mode
-	rawName  string // end tag awaited in modeRaw and modeScript
-	escState uint8  // script data escape state
-	heldStart int   // modeHeld: offset of the held <script> in the buffer
-	heldScan  int   // modeHeld: offset scanned so far
-	heldTag  tag    // modeHeld: the script start tag
-	sig      catalog.SigState
+	mode      mode
+	rawName   string // end tag awaited in modeRaw and modeScript
+	escState  uint8  // script data escape state
+	heldStart int    // modeHeld: offset of the held <script> in the buffer
+	heldScan  int    // modeHeld: offset scanned so far
+	heldTag   tag    // modeHeld: the script start tag
+	sig       catalog.SigState
 
 	// Document structure.
 	document      bool // saw a doctype, <html>, <head> or <body>
@@ -82,7 +82,7 @@ type Writer struct {
 	headInjected  bool
 	bodyInjected  bool
 	noscript      int
-	foreign       int
+	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
 	t             tag
 	scratch       []byte
 	nameBuf       [16]byte
@@ -96,8 +96,8 @@ func NewWriter(out io.Writer, pol *Policy) *Writer {
 
 // Reset lets a Writer be reused for another page.
 func (w *Writer) Reset(out io.Writer, pol *Policy) {
-	carry, scratch, attrs, matched := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0]
-	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch}
+	carry, scratch, attrs, matched, ctx := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.ctx[:0]
+	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch, ctx: ctx}
 	w.t.attrs = attrs
 	w.sig.Matched = matched
 }
@@ -331,7 +331,7 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 		w.mode = modeComment
 		return k + 4, true
 	}
-	if w.foreign > 0 && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
+	if w.inForeign() && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
 		e := bytes.Index(b[k:], []byte("]]>"))
 		if e < 0 {
 			if eof || len(b)-k >= MaxTag {
