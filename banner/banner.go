@@ -237,7 +237,7 @@ type processorView struct {
 }
 
 type view struct {
-	Lang, Prefix, PolicyURL, Return string
+	Lang, Prefix, PolicyURL, Return, CSS string
 	T                               Texts
 	Body                            string
 	Categories                      []categoryView
@@ -255,7 +255,7 @@ func (b *Banner) viewData(k renderKey) view {
 	v := view{
 		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
 		Body: fill(t["body"], "{operator}", op), Langs: b.langs,
-		Return: returnMark,
+		Return: returnMark, CSS: b.css.name,
 	}
 	for _, c := range catalog.Optional {
 		cv := categoryView{ID: string(c), Name: t[string(c)], Desc: t[string(c)+"_desc"], Checked: k.granted.Has(c.Bit())}
@@ -318,7 +318,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 {{- end -}}
 
 {{- define "placeholder" -}}
-<!doctype html><html lang="{{.Lang}}"><meta charset="utf-8"><style>html,body{height:100%;margin:0}body{display:flex;align-items:center;justify-content:center;background:#eef1f5;color:#1a1a1a;font:15px/1.45 system-ui,sans-serif;text-align:center}form{max-width:30rem;padding:1rem}button{margin:.25rem;min-height:2.5rem;padding:.4rem .9rem;border:2px solid #0b57d0;border-radius:.5rem;background:#fff;color:#0b57d0;font:inherit;font-weight:600;cursor:pointer}button[name]{background:#0b57d0;color:#fff}</style>
+<!doctype html><html lang="{{.Lang}}" class="kl-ph"><meta charset="utf-8"><link rel="stylesheet" href="{{.Prefix}}{{.CSS}}">
 <form method="post" action="{{.Prefix}}consent" target="_top"><input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">{{range granted .Categories .CategoryID}}<input type="hidden" name="category" value="{{.}}">{{end}}
 <p>{{.Blocked}}</p><button type="button" data-consent-load-once>{{.T.load_once}}</button><button type="submit" name="action" value="save">{{.Allow}}</button></form></html>
 {{- end -}}
