@@ -238,10 +238,10 @@ type processorView struct {
 
 type view struct {
 	Lang, Prefix, PolicyURL, Return, CSS string
-	T                               Texts
-	Body                            string
-	Categories                      []categoryView
-	Langs                           []string
+	T                                    Texts
+	Body                                 string
+	Categories                           []categoryView
+	Langs                                []string
 	// Placeholder fields.
 	Processor, Category, CategoryID, Blocked, Allow string
 }

@@ -175,9 +175,9 @@ func parseProcessor(d *caddyfile.Dispenser) (catalog.Processor, error) {
 		case "category":
 			var v string
 			if v, err = one(); err == nil {
-				var c catalog.Category
-				if c, err = catalog.ParseCategory(v); err != nil {
-					return p, d.Errf("processor %s: %v", p.ID, err)
+				c, perr := catalog.ParseCategory(v)
+				if perr != nil || c == catalog.Necessary {
+					return p, d.Errf("processor %s: unknown category %q (want functional, analytics or marketing; hosts that must never be blocked go in `necessary`)", p.ID, v)
 				}
 				p.Category = c
 			}

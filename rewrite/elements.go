@@ -272,7 +272,8 @@ func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, h
 	var procs []int
 	for i := range t.attrs {
 		a := &t.attrs[i]
-		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) {
+		// Browsers use the first of duplicate attributes only.
+		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) || !t.first(tb, i) {
 			continue
 		}
 		val := tb[a.valStart:a.valEnd]

@@ -149,3 +149,15 @@ func (t *tag) find(b []byte, name string) *attr {
 	}
 	return nil
 }
+
+// first reports whether attribute i is the first with its name; browsers
+// ignore later duplicates.
+func (t *tag) first(b []byte, i int) bool {
+	name := b[t.attrs[i].nameStart:t.attrs[i].nameEnd]
+	for j := 0; j < i; j++ {
+		if bytes.EqualFold(b[t.attrs[j].nameStart:t.attrs[j].nameEnd], name) {
+			return false
+		}
+	}
+	return true
+}

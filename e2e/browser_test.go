@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser is a headless Chromium whose requests to anything but loopback
+// are intercepted, recorded and answered with stubs: there is no internet
+// here, and the test needs to know exactly what the page asked for.
+type browser struct {
+	t      *testing.T
+	ctx    context.Context
+	mu     sync.Mutex
+	remote []string // third-party URLs requested, in order
+}
+
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium missing at %s under CI: %v", chromiumPath, err)
+		}
+		t.Skipf("Chromium not installed at %s", chromiumPath)
+	}
+}
+
+func newBrowser(t *testing.T, javascript bool) *browser {
+	t.Helper()
+	requireChromium(t)
+	// Not t.TempDir: Chromium's helpers may still write to the profile
+	// for a moment after it exits, which fails TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "kelisim-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { tcancel(); cancel(); acancel(); os.RemoveAll(profile) })
+	b := &browser{t: t, ctx: ctx}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			go b.answer(e)
+		}
+	})
+	actions := []chromedp.Action{fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*"}})}
+	if !javascript {
+		actions = append(actions, emulation.SetScriptExecutionDisabled(true))
+	}
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return b
+}
+
+var gif1x1, _ = base64.StdEncoding.DecodeString("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+func (b *browser) answer(e *fetch.EventRequestPaused) {
+	ctx := b.ctx
+	u, _ := url.Parse(e.Request.URL)
+	if u != nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost") {
+		chromedp.Run(ctx, fetch.ContinueRequest(e.RequestID))
+		return
+	}
+	b.mu.Lock()
+	b.remote = append(b.remote, e.Request.URL)
+	b.mu.Unlock()
+	ctype, body := "text/plain", []byte("")
+	switch e.ResourceType {
+	case network.ResourceTypeScript:
+		ctype, body = "application/javascript", []byte("/* stub */")
+	case network.ResourceTypeImage:
+		ctype, body = "image/gif", gif1x1
+	case network.ResourceTypeDocument:
+		ctype, body = "text/html", []byte("<!doctype html><title>stub</title><p>third-party stub")
+	case network.ResourceTypeStylesheet:
+		ctype = "text/css"
+	}
+	chromedp.Run(ctx, fetch.FulfillRequest(e.RequestID, 200).
+		WithResponseHeaders([]*fetch.HeaderEntry{{Name: "Content-Type", Value: ctype}, {Name: "Access-Control-Allow-Origin", Value: "*"}}).
+		WithBody(base64.StdEncoding.EncodeToString(body)))
+}
+
+func (b *browser) reset() {
+	b.mu.Lock()
+	b.remote = nil
+	b.mu.Unlock()
+}
+
+// processorRequests returns the recorded requests that go to a processor.
+func (b *browser) processorRequests(cat *catalog.Catalog) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, u := range b.remote {
+		if cat.MatchURL(u) >= 0 {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (b *browser) requested(host string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, u := range b.remote {
+		if strings.Contains(u, "://"+host+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *browser) run(actions ...chromedp.Action) {
+	b.t.Helper()
+	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// settle waits for the page to load and its scripts to act.
+func (b *browser) settle() {
+	b.run(chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Sleep(1200*time.Millisecond))
+}
+
+func builtinCatalog(t *testing.T) *catalog.Catalog {
+	c, err := catalog.Compile(catalog.Builtin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func set(xs []string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// TestBrowserConsentEndToEnd: through the gateway, a visitor's browser
+// makes no request to a processor before consent; after accept-all it
+// makes every processor request the page makes without the gateway, in
+// the same page view; after reject-all and a reload, none.
+func TestBrowserConsentEndToEnd(t *testing.T) {
+	_, gw, origin := demo(t, "")
+	cat := builtinCatalog(t)
+	for _, path := range []string{"/", "/news.html", "/contacts.html", "/ru/contacts.html", "/ru/index.html"} {
+		t.Run(path, func(t *testing.T) {
+			// What the page loads with no gateway in front.
+			base := newBrowser(t, true)
+			base.run(chromedp.Navigate(origin + path))
+			base.settle()
+			want := base.processorRequests(cat)
+			if len(want) == 0 {
+				t.Fatal("the demo page loads no processor at all; the test would prove nothing")
+			}
+
+			b := newBrowser(t, true)
+			b.run(chromedp.Navigate(gw + path))
+			b.settle()
+			if got := b.processorRequests(cat); len(got) > 0 {
+				t.Fatalf("before consent the browser requested processors: %v", got)
+			}
+			if path == "/" && !b.requested("code.jquery.com") {
+				t.Error("jQuery (not a tracker) was not loaded before consent")
+			}
+			var visible bool
+			b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]') && document.querySelector('[data-consent-banner]').getBoundingClientRect().height > 0`, &visible))
+			if !visible {
+				t.Fatal("banner not visible")
+			}
+
+			b.run(chromedp.Evaluate(`window.__sameView = 42`, nil),
+				chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery))
+			deadline := time.Now().Add(10 * time.Second)
+			var missing []string
+			for time.Now().Before(deadline) {
+				got := set(b.processorRequests(cat))
+				missing = missing[:0]
+				for _, u := range want {
+					if !got[u] {
+						missing = append(missing, u)
+					}
+				}
+				if len(missing) == 0 {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if len(missing) > 0 {
+				t.Errorf("after accept-all these requests were never made: %v", missing)
+			}
+			var same int
+			var bannerGone bool
+			b.run(chromedp.Evaluate(`window.__sameView || 0`, &same),
+				chromedp.Evaluate(`!document.querySelector('[data-consent-banner]')`, &bannerGone))
+			if same != 42 {
+				t.Error("accepting reloaded the page")
+			}
+			if !bannerGone {
+				t.Error("banner still shown after accepting")
+			}
+		})
+	}
+}
+
+func TestBrowserRejectAndReload(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	cat := builtinCatalog(t)
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw + "/news.html"))
+	b.settle()
+	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="reject-all"]`, chromedp.ByQuery))
+	b.run(chromedp.Sleep(800 * time.Millisecond))
+	if got := b.processorRequests(cat); len(got) > 0 {
+		t.Fatalf("reject-all loaded processors: %v", got)
+	}
+	b.reset()
+	b.run(chromedp.Reload())
+	b.settle()
+	if got := b.processorRequests(cat); len(got) > 0 {
+		t.Errorf("after reject-all and a reload the browser requested processors: %v", got)
+	}
+	var banner bool
+	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]')`, &banner))
+	if banner {
+		t.Error("the banner came back after a decision")
+	}
+}
+
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	cat := builtinCatalog(t)
+	b := newBrowser(t, false)
+	for _, path := range []string{"/", "/news.html", "/ru/contacts.html"} {
+		b.reset()
+		b.run(chromedp.Navigate(gw + path))
+		b.settle()
+		if got := b.processorRequests(cat); len(got) > 0 {
+			t.Errorf("%s with JavaScript off requested processors: %v", path, got)
+		}
+	}
+	// The no-JS form works: accept-all posts, redirects back, and the
+	// noscript fallbacks now load.
+	b.reset()
+	b.run(chromedp.Click(`[data-consent-banner] button[value="accept-all"]`, chromedp.ByQuery))
+	b.settle()
+	var loc string
+	b.run(chromedp.Location(&loc))
+	if !strings.HasSuffix(loc, "/ru/contacts.html") {
+		t.Errorf("form post returned to %s", loc)
+	}
+	var banner bool
+	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]')`, &banner))
+	if banner {
+		t.Error("banner still shown after the no-JS decision")
+	}
+	if !b.requested("yandex.ru") {
+		t.Error("after consent without JavaScript the map iframe did not load")
+	}
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Kelisim's test command: installs what the tests need when it is missing
+# (Chromium for the browser tests, a Redis/Valkey server for the store
+# tests), then runs gofmt, go vet and every test — the core packages under
+# the race detector. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v valkey-server >/dev/null || command -v redis-server >/dev/null || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing: ${need[*]}"
+	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+# The core packages, where the concurrency is, under the race detector.
+go test -race -count=1 ./catalog/... ./rewrite/... ./consent/... ./cookies/... ./store/... ./banner/... ./gateway/...
+# Everything else: the built binary in front of a real origin, and real
+# headless Chromium against it.
+go test -count=1 ./caddymodule/... ./cmd/... ./e2e/... ./internal/...
