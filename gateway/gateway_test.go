@@ -499,3 +499,19 @@ func TestLargePageConstantMemory(t *testing.T) {
 		t.Errorf("heap grew %d bytes for a %d-byte page", grew, len(big))
 	}
 }
+
+func TestBannerLanguage(t *testing.T) {
+	for _, c := range []struct{ htmlLang, accept, want string }{
+		{`lang="kk"`, "en-US,en;q=0.9", "kk"},
+		{`lang="ru-KZ"`, "en", "ru"},
+		{"", "ru-RU,ru;q=0.9,en;q=0.5", "ru"},
+		{`lang="de"`, "en-GB", "en"},
+		{"", "", "kk"},
+	} {
+		e := newEnv(t, "", htmlOrigin(`<!doctype html><html `+c.htmlLang+`><head></head><body>x</body></html>`))
+		out := readAll(t, e.do("GET", "/", nil, "Accept-Language", c.accept))
+		if !strings.Contains(out, `data-consent-banner class="kl" lang="`+c.want+`"`) || !strings.Contains(out, `data-lang="`+c.want+`"`) {
+			t.Errorf("html %s, Accept-Language %q: banner not in %s:\n%.600s", c.htmlLang, c.accept, c.want, out)
+		}
+	}
+}

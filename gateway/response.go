@@ -101,22 +101,32 @@ func (w *responseWriter) startRewrite() {
 	_, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	ascii := !strings.EqualFold(params["charset"], "utf-8")
 	ret := w.r.URL.RequestURI()
+	// The banner speaks the page's language when it has one of ours,
+	// else the browser's.
+	langFor := func(pageLang string) string {
+		if pageLang != "" && g.cfg.Banner.Lang(pageLang) == pageLang {
+			return pageLang
+		}
+		return v.lang
+	}
 	pol := &rewrite.Policy{
 		Catalog: g.cfg.Catalog,
 		Granted: granted,
-		Head:    g.cfg.Banner.Head(granted, v.decided, v.lang),
-		Placeholder: func(proc int) string {
-			return g.cfg.Banner.Placeholder(v.lang, &g.cfg.Catalog.Processors[proc], granted, ret)
+		Inject: func(pageLang string) (head, body []byte) {
+			lang := langFor(pageLang)
+			head = g.cfg.Banner.Head(granted, v.decided, lang)
+			if v.decided {
+				return head, g.cfg.Banner.Reopen(lang, ascii)
+			}
+			return head, g.cfg.Banner.Body(lang, granted, ret, ascii)
+		},
+		Placeholder: func(proc int, pageLang string) string {
+			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret)
 		},
 		OnBlock: func(proc int) { g.metrics.Blocked(g.cfg.Catalog.Processors[proc].ID) },
 		OnWarn: func(msg string) {
 			g.log.Warn(msg, "path", w.r.URL.Path)
 		},
-	}
-	if v.decided {
-		pol.Body = g.cfg.Banner.Reopen(v.lang, ascii)
-	} else {
-		pol.Body = g.cfg.Banner.Body(v.lang, granted, ret, ascii)
 	}
 	// The body changes: length, ranges and validators of the origin's
 	// bytes no longer describe it, and it now depends on the visitor.

@@ -118,6 +118,9 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	switch name {
 	case "html":
 		w.document = true
+		if a := t.find(tb, "lang"); a != nil && a.valStart >= 0 && !w.resolved {
+			w.pageLang = primaryTag(decode(tb[a.valStart:a.valEnd]))
+		}
 		return next
 	case "head":
 		w.document = true
@@ -130,10 +133,10 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		if !w.bodyInjected {
 			flushTo(next)
 			if !w.headInjected {
-				w.write(w.pol.Head)
+				w.write(w.head())
 				w.headInjected, w.headPending = true, false
 			}
-			w.write(w.pol.Body)
+			w.write(w.body())
 			w.bodyInjected = true
 		}
 		return next
@@ -148,7 +151,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	}
 	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !headElements[name] {
 		flushTo(k)
-		w.write(w.pol.Body)
+		w.write(w.body())
 		w.bodyInjected = true
 	}
 
@@ -362,7 +365,7 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string,
 	}
 	buf = append(buf, '"')
 	if (name == "iframe" || name == "frame") && w.pol.Placeholder != nil && t.find(tb, "srcdoc") == nil && len(procs) > 0 {
-		if ph := w.pol.Placeholder(procs[0]); ph != "" {
+		if ph := w.pol.Placeholder(procs[0], w.pageLang); ph != "" {
 			buf = append(buf, ` srcdoc="`...)
 			buf = append(buf, ph...)
 			buf = append(buf, '"')
@@ -458,4 +461,16 @@ func (w *Writer) pop(foreign bool) {
 			return
 		}
 	}
+}
+
+// primaryTag returns the lower-case primary subtag of a language tag.
+func primaryTag(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "-_"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 8 {
+		return ""
+	}
+	return strings.ToLower(s)
 }

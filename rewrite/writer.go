@@ -39,9 +39,14 @@ type Policy struct {
 	Head []byte
 	// Body is injected right after <body>.
 	Body []byte
+	// Inject, if set, replaces Head and Body: it is called once, at the
+	// first injection point, with the page's <html lang> (primary subtag,
+	// lower case; "" if none), so injected text can speak the page's
+	// language.
+	Inject func(pageLang string) (head, body []byte)
 	// Placeholder returns the escaped srcdoc attribute value shown in
 	// place of a blocked iframe of processor proc, or "" for none.
-	Placeholder func(proc int) string
+	Placeholder func(proc int, pageLang string) string
 	// OnBlock, if set, is called once per neutralised element.
 	OnBlock func(proc int)
 	// OnWarn, if set, is told about input the rewriter could not examine.
@@ -82,6 +87,9 @@ type Writer struct {
 	headInjected  bool
 	bodyInjected  bool
 	noscript      int
+	pageLang      string
+	injections    [2][]byte // head, body, once resolved
+	resolved      bool
 	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
 	t             tag
 	scratch       []byte
@@ -161,16 +169,31 @@ func (w *Writer) Close() error {
 		}
 		if !w.bodyInjected {
 			w.bodyInjected = true
-			w.write(w.pol.Body)
+			w.write(w.body())
 		}
 	}
 	return w.err
 }
 
+func (w *Writer) resolve() {
+	if w.resolved {
+		return
+	}
+	w.resolved = true
+	if w.pol.Inject != nil {
+		w.injections[0], w.injections[1] = w.pol.Inject(w.pageLang)
+	} else {
+		w.injections[0], w.injections[1] = w.pol.Head, w.pol.Body
+	}
+}
+
+func (w *Writer) head() []byte { w.resolve(); return w.injections[0] }
+func (w *Writer) body() []byte { w.resolve(); return w.injections[1] }
+
 func (w *Writer) injectHead() {
 	w.headInjected = true
 	w.headPending = false
-	w.write(w.pol.Head)
+	w.write(w.head())
 }
 
 func (w *Writer) warn(msg string) {

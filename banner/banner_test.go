@@ -1,0 +1,88 @@
+package banner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+func newBanner(t *testing.T, o Options) *Banner {
+	t.Helper()
+	c, err := catalog.Compile(catalog.Builtin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Catalog = c
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestConfigTextIsEscaped(t *testing.T) {
+	b := newBanner(t, Options{Operator: `<img src=x onerror=alert(1)>`, Texts: map[string]map[string]string{"en": {"title": `</h2><script>alert(1)</script>`}}})
+	out := string(b.Body("en", 0, `/p?a="><script>`, false))
+	for _, bad := range []string{"<script>", "<img src=x"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("unescaped %q in banner:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "&lt;/h2&gt;&lt;script&gt;") || !strings.Contains(out, `value="/p?a=&#34;&gt;&lt;script&gt;"`) {
+		t.Errorf("escaped text missing:\n%s", out)
+	}
+}
+
+func TestBannerControls(t *testing.T) {
+	b := newBanner(t, Options{})
+	for _, lang := range []string{"kk", "ru", "en"} {
+		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", false))
+		for _, want := range []string{`data-consent-banner`, `lang="` + lang + `"`, `method="post"`, `action="/_consent/consent"`,
+			`data-consent-action="accept-all"`, `data-consent-action="reject-all"`, `data-consent-action="customize"`, `data-consent-action="save"`,
+			`name="category" value="functional" data-consent-category="functional">`, `value="analytics" data-consent-category="analytics" checked>`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s banner lacks %s", lang, want)
+			}
+		}
+		if strings.Contains(out, `value="marketing" data-consent-category="marketing" checked`) {
+			t.Error("a category not granted is pre-ticked")
+		}
+	}
+	ascii := b.Body("kk", 0, "/", true)
+	for _, c := range ascii {
+		if c >= 0x80 {
+			t.Fatal("ascii banner has non-ASCII bytes")
+		}
+	}
+}
+
+func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
+	b := newBanner(t, Options{})
+	js, css := b.AssetSizes()
+	t.Logf("gzip: script %d B, stylesheet %d B", js, css)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/_consent/"+b.js.name, nil)
+	req.Header.Set("Accept-Encoding", "gzip, br")
+	if !b.ServeAsset(rec, req, b.js.name) {
+		t.Fatal("hashed asset not served")
+	}
+	if rec.Header().Get("Cache-Control") != "public, max-age=31536000, immutable" || rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("headers: %v", rec.Header())
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	plain.ReadFrom(zr)
+	if strings.Contains(plain.String(), "// Bringing") || !strings.Contains(plain.String(), "mc.yandex.ru") {
+		t.Error("script not minified or lacks the catalog rules")
+	}
+	if b.ServeAsset(httptest.NewRecorder(), req, "kelisim.0000000000.js") {
+		t.Error("unknown asset served")
+	}
+}
