@@ -55,16 +55,56 @@ func NewRecordID() string {
 
 // Store keeps records. Implementations are safe for concurrent use.
 type Store interface {
-	// Append stores r; storing a record ID already present does nothing.
+	// Append stores r and counts it in the daily aggregates; storing a
+	// record ID already present does nothing (replays are harmless).
 	Append(ctx context.Context, r Record) error
 	// History returns the records of a consent ID, oldest first.
 	History(ctx context.Context, consentID string) ([]Record, error)
 	// Erase deletes every record of consentID and keeps only proof, the
 	// minimal record that a withdrawal happened (policy 6.2.1). It returns
-	// how many records were erased.
+	// how many records were erased. Aggregates are not changed.
 	Erase(ctx context.Context, consentID string, proof Record) (int, error)
+	// Days returns the aggregates of each UTC day in [from, to], oldest
+	// first; days without decisions are left out.
+	Days(ctx context.Context, from, to time.Time) ([]Day, error)
 	Close() error
 }
+
+// Day aggregates one UTC day's decisions, kept up to date on each Append
+// so that a year of statistics is read without scanning records.
+type Day struct {
+	Date       string         `json:"date"` // YYYY-MM-DD, UTC
+	Total      int            `json:"total"`
+	Actions    map[string]int `json:"actions"`    // action -> decisions
+	Categories map[string]int `json:"categories"` // category -> decisions granting it
+	Languages  map[string]int `json:"languages"`  // banner language -> decisions
+	GPC        int            `json:"gpc"`        // decisions with Global Privacy Control
+}
+
+// DayKey is the aggregate day of t.
+func DayKey(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// Count adds r to d.
+func (d *Day) Count(r Record) {
+	if d.Actions == nil {
+		d.Actions, d.Categories, d.Languages = map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	d.Total++
+	d.Actions[r.Action]++
+	for _, c := range r.Granted {
+		d.Categories[c]++
+	}
+	if r.Lang != "" {
+		d.Languages[r.Lang]++
+	}
+	if r.GPC {
+		d.GPC++
+	}
+}
+
+// DefaultRetention is how long records are kept after a consent ID's last
+// decision: two years.
+const DefaultRetention = 2 * 365 * 24 * time.Hour
 
 // ErrClosed is returned by a store used after Close.
 var ErrClosed = errors.New("store closed")
