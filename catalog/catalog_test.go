@@ -160,3 +160,23 @@ func TestOverride(t *testing.T) {
 		t.Error("bad category accepted")
 	}
 }
+
+// FuzzMatchURLBytes: the allocation-free classifier agrees with the full
+// one on every input.
+func FuzzMatchURLBytes(f *testing.F) {
+	c, err := catalog.Compile(catalog.Builtin(), []string{"www.google.com/recaptcha/"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"https://mc.yandex.ru/metrika/tag.js", "//www.googletagmanager.com/gtag/js?id=AW-1", "/local.js", "a/b",
+		"HTTPS://MC.YANDEX.RU/x", "https:\\\\mc.yandex.ru", "https://user@mc.yandex.ru:443/x", "https://www.googletagmanager.com?id=G-1",
+		"https://www.google.com/recaptcha/api.js", "data:text/html,x", " //connect.facebook.net/en_US/fbevents.js ", "https:mc.yandex.ru/x",
+		"https://mc.yandex.ru.", "https://[::1]/", "ftp://mc.yandex.ru/", "//", "https://", "https://mc%2Eyandex.ru/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := c.MatchURLBytes([]byte(s)), c.MatchURL(s); got != want {
+			t.Errorf("MatchURLBytes(%q) = %d, MatchURL = %d", s, got, want)
+		}
+	})
+}

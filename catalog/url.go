@@ -140,3 +140,159 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// MatchURLBytes is MatchURL for a URL held in bytes (an attribute value
+// with no character references). Relative URLs and plain absolute ones —
+// nearly every URL on a page — are classified without allocating; the
+// rest take MatchURL's full path.
+func (c *Catalog) MatchURLBytes(v []byte) int {
+	for len(v) > 0 && v[0] <= ' ' {
+		v = v[1:]
+	}
+	for len(v) > 0 && v[len(v)-1] <= ' ' {
+		v = v[:len(v)-1]
+	}
+	if hasSpecial(v) {
+		return c.MatchURL(string(v))
+	}
+	// The scheme, "//", or a relative URL.
+	i := 0
+	for i < len(v) && v[i] != ':' && v[i] != '/' && v[i] != '?' && v[i] != '#' {
+		i++
+	}
+	switch {
+	case i > 0 && i < len(v) && v[i] == ':':
+		if !isFetchScheme(v[:i]) {
+			return -1
+		}
+		v = v[i+1:]
+	case len(v) >= 2 && v[0] == '/' && v[1] == '/':
+		v = v[2:]
+	default:
+		return -1
+	}
+	for len(v) > 0 && v[0] == '/' {
+		v = v[1:]
+	}
+	end := len(v)
+	for j := 0; j < len(v); j++ {
+		if ch := v[j]; ch == '/' || ch == '?' || ch == '#' {
+			end = j
+			break
+		}
+	}
+	host, pq := v[:end], v[end:]
+	for j := len(host) - 1; j >= 0; j-- {
+		if host[j] == '@' {
+			host = host[j+1:]
+			break
+		}
+	}
+	for j := 0; j < len(host); j++ {
+		if host[j] == ':' {
+			host = host[:j]
+			break
+		}
+		if 'A' <= host[j] && host[j] <= 'Z' {
+			return c.MatchURL("//" + string(v))
+		}
+	}
+	if len(host) > 0 && host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+	}
+	if len(host) == 0 || host[0] == '[' {
+		return -1
+	}
+	if len(pq) > 0 && pq[0] == '#' {
+		pq = pq[:0]
+	}
+	return c.matchHostBytes(host, pq)
+}
+
+// hasSpecial reports bytes that need the browser's full URL clean-up.
+func hasSpecial(v []byte) bool {
+	for _, ch := range v {
+		if ch == '\\' || ch == '%' || ch == '\t' || ch == '\n' || ch == '\r' || ch >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func isFetchScheme(s []byte) bool {
+	switch len(s) {
+	case 2:
+		return eqFold(s, "ws")
+	case 3:
+		return eqFold(s, "wss") || eqFold(s, "ftp")
+	case 4:
+		return eqFold(s, "http")
+	case 5:
+		return eqFold(s, "https")
+	}
+	return false
+}
+
+func eqFold(b []byte, lower string) bool {
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchHostBytes is MatchHost without allocating: map lookups keyed by
+// string(b) do not copy.
+func (c *Catalog) matchHostBytes(host, pq []byte) int {
+	for h := host; ; {
+		if c.necessary[string(h)] {
+			return -1
+		}
+		i := indexDot(h)
+		if i < 0 {
+			break
+		}
+		h = h[i+1:]
+	}
+	for h := host; ; {
+		for _, r := range c.byHost[string(h)] {
+			if pathHasPrefix(pq, r.path) {
+				return r.proc
+			}
+		}
+		i := indexDot(h)
+		if i < 0 {
+			return -1
+		}
+		h = h[i+1:]
+	}
+}
+
+func indexDot(b []byte) int {
+	for i, c := range b {
+		if c == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// pathHasPrefix compares a URL's path-and-query (possibly empty, or
+// starting with '?') with a rule's prefix (empty, or starting with '/').
+func pathHasPrefix(pq []byte, prefix string) bool {
+	if prefix == "" {
+		return true
+	}
+	if len(pq) == 0 {
+		return prefix == "/"
+	}
+	if pq[0] == '?' {
+		return prefix[0] == '/' && len(pq) >= len(prefix)-1 && string(pq[:len(prefix)-1]) == prefix[1:]
+	}
+	return len(pq) >= len(prefix) && string(pq[:len(prefix)]) == prefix
+}

@@ -8,59 +8,6 @@ import (
 	"golang.org/x/net/html"
 )
 
-// urlAttrs lists, per element, the attributes whose URLs the browser
-// fetches (or that lazy-loading libraries turn into such URLs). They are
-// what classifies an element and what is renamed when it is neutralised.
-var urlAttrs = map[string][]string{
-	"script":  {"src"},
-	"iframe":  {"src", "data-src", "data-lazy-src"},
-	"frame":   {"src"},
-	"img":     {"src", "srcset", "data-src", "data-srcset", "data-lazy-src"},
-	"source":  {"src", "srcset", "data-src", "data-srcset"},
-	"video":   {"src", "poster"},
-	"audio":   {"src"},
-	"track":   {"src"},
-	"embed":   {"src"},
-	"object":  {"data"},
-	"input":   {"src"},
-	"link":    {"href", "imagesrcset"},
-	"image":   {"href", "xlink:href"},
-	"use":     {"href", "xlink:href"},
-	"feimage": {"href", "xlink:href"},
-}
-
-// svgScriptAttrs are where an SVG <script> names its source.
-var svgScriptAttrs = []string{"src", "href", "xlink:href"}
-
-// integrationPoints are foreign elements whose content is HTML again.
-var integrationPoints = map[string]bool{
-	"foreignobject": true, "desc": true, "title": true,
-	"mi": true, "mo": true, "mn": true, "ms": true, "mtext": true, "annotation-xml": true,
-}
-
-// rawTextElements are read as text up to their end tag.
-var rawTextElements = map[string]bool{
-	"style": true, "xmp": true, "iframe": true, "noembed": true, "noframes": true,
-	"textarea": true, "title": true,
-}
-
-// headElements may appear before <body> without opening it.
-var headElements = map[string]bool{
-	"meta": true, "title": true, "base": true, "link": true, "style": true,
-	"script": true, "noscript": true, "template": true, "html": true, "head": true,
-}
-
-// breakout start tags end foreign (SVG/MathML) content.
-var breakout = map[string]bool{
-	"b": true, "big": true, "blockquote": true, "body": true, "br": true, "center": true,
-	"code": true, "dd": true, "div": true, "dl": true, "dt": true, "em": true, "embed": true,
-	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "head": true,
-	"hr": true, "i": true, "img": true, "li": true, "listing": true, "menu": true, "meta": true,
-	"nobr": true, "ol": true, "p": true, "pre": true, "ruby": true, "s": true, "small": true,
-	"span": true, "strong": true, "strike": true, "sub": true, "sup": true, "table": true,
-	"tt": true, "u": true, "ul": true, "var": true,
-}
-
 // fetchingRels are link relations that make the browser fetch a URL;
 // connectingRels only open a connection to its host.
 var (
@@ -83,52 +30,52 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	t := &w.t
 	tb := b[k : k+t.length]
 	next := k + t.length
-	name := string(lowerName(&w.nameBuf, tb[t.nameStart:t.nameEnd]))
+	kd := kindOf(tb[t.nameStart:t.nameEnd])
 	flushTo := func(to int) {
 		w.write(b[*from:to])
 		*from = to
 	}
 
 	if t.end {
-		switch name {
-		case "head":
+		switch kd {
+		case kHead:
 			if w.document && !w.headInjected {
 				flushTo(k)
 				w.injectHead()
 			}
-		case "noscript":
+		case kNoscript:
 			if w.noscript > 0 {
 				w.noscript--
 			}
-		default:
-			if name == "svg" || name == "math" || integrationPoints[name] {
-				w.pop(name == "svg" || name == "math")
-			}
+		case kSVG, kMath:
+			w.pop(true)
+		case kIntegration, kTitle:
+			w.pop(false)
 		}
 		return next
 	}
 
 	inForeign := w.inForeign()
-	if inForeign && breakout[name] {
+	if inForeign && kinds[kd].breakout {
 		w.ctx = w.ctx[:0]
 		inForeign = false
 	}
 
 	// Where the consent state and banner go.
-	switch name {
-	case "html":
+	switch kd {
+	case kHTML:
 		w.document = true
 		if a := t.find(tb, "lang"); a != nil && a.valStart >= 0 && !w.resolved {
 			w.pageLang = primaryTag(decode(tb[a.valStart:a.valEnd]))
 		}
 		return next
-	case "head":
+	case kHead:
 		w.document = true
 		if !w.headInjected {
 			w.headPending = true
 		}
 		return next
-	case "body":
+	case kBody:
 		w.document = true
 		if !w.bodyInjected {
 			flushTo(next)
@@ -142,14 +89,14 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		return next
 	}
 	if w.document && !w.headInjected {
-		if name == "meta" {
+		if kd == kMeta {
 			w.headPending = true
 		} else {
 			flushTo(k)
 			w.injectHead()
 		}
 	}
-	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !headElements[name] {
+	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !kinds[kd].head {
 		flushTo(k)
 		w.write(w.body())
 		w.bodyInjected = true
@@ -157,40 +104,38 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 
 	if inForeign {
 		switch {
-		case name == "svg" || name == "math":
+		case kd == kSVG || kd == kMath:
 			w.push(true, t.selfClosing)
-		case integrationPoints[name]:
+		case kd == kIntegration || kd == kTitle:
 			w.push(false, t.selfClosing)
-		case name == "script":
-			return w.script(b, k, from, name, svgScriptAttrs)
-		default:
-			if attrs, ok := urlAttrs[name]; ok {
-				w.gate(b, k, from, name, attrs, false)
-			}
+		case kd == kScript:
+			return w.script(b, k, from, kd, svgScriptAttrs)
+		case kinds[kd].urlAttrs != nil:
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
 		}
 		return next
 	}
 
-	switch name {
-	case "script":
-		return w.script(b, k, from, name, urlAttrs[name])
-	case "noscript":
+	switch kd {
+	case kScript:
+		return w.script(b, k, from, kd, kinds[kd].urlAttrs)
+	case kNoscript:
 		w.noscript++
-	case "svg", "math":
+	case kSVG, kMath:
 		w.push(true, t.selfClosing)
-	case "plaintext":
+	case kPlaintext:
 		w.mode = modePlaintext
-	case "link":
+	case kLink:
 		if rel := fetches(t, tb); rel != relNone {
-			w.gate(b, k, from, name, urlAttrs[name], rel == relConnect)
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, rel == relConnect)
 		}
 	default:
-		if attrs, ok := urlAttrs[name]; ok {
-			w.gate(b, k, from, name, attrs, false)
+		if attrs := kinds[kd].urlAttrs; attrs != nil {
+			w.gate(b, k, from, kd, attrs, false)
 		}
 	}
-	if rawTextElements[name] {
-		w.mode, w.rawName = modeRaw, name
+	if kinds[kd].raw {
+		w.mode, w.rawName = modeRaw, kinds[kd].name
 	}
 	return next
 }
@@ -198,7 +143,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 // script starts a script element: one with a source is gated by it and
 // its body streams through; an inline one is held until its end tag so its
 // body can be read. It returns -1 when it holds.
-func (w *Writer) script(b []byte, k int, from *int, name string, attrs []string) int {
+func (w *Writer) script(b []byte, k int, from *int, kd kind, attrs []string) int {
 	t := &w.t
 	tb := b[k : k+t.length]
 	next := k + t.length
@@ -211,7 +156,7 @@ func (w *Writer) script(b []byte, k int, from *int, name string, attrs []string)
 	exec := isExecutable(t, tb)
 	if hasSrc || !exec {
 		if exec {
-			w.gate(b, k, from, name, attrs, false)
+			w.gate(b, k, from, kd, attrs, false)
 		}
 		w.mode, w.rawName, w.escState = modeScript, "script", escNone
 		return next
@@ -250,7 +195,7 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 		cats |= w.pol.Catalog.Category(p).Bit()
 	}
 	if cats != 0 && !w.pol.Granted.Has(cats) {
-		w.scratch = w.neutralize(w.scratch[:0], tb, &w.heldTag, "script", nil, cats, w.sig.Matched)
+		w.scratch = w.neutralize(w.scratch[:0], tb, &w.heldTag, kScript, nil, cats, w.sig.Matched)
 		w.write(w.scratch)
 		w.write(b[w.heldStart+w.heldTag.length : end])
 	} else {
@@ -268,11 +213,11 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 // to a processor whose category is not granted, writes it neutralised.
 // With hostOnly, any processor pattern on the URL's host counts, whatever
 // the path: a preconnect reveals the visitor to the host itself.
-func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, hostOnly bool) {
+func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostOnly bool) {
 	t := &w.t
 	tb := b[k : k+t.length]
 	var cats catalog.Set
-	var procs []int
+	w.procs = w.procs[:0]
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		// Browsers use the first of duplicate attributes only.
@@ -281,13 +226,22 @@ func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, h
 		}
 		val := tb[a.valStart:a.valEnd]
 		an := tb[a.nameStart:a.nameEnd]
-		if bytes.HasSuffix(bytes.ToLower(an), []byte("srcset")) {
-			for _, cand := range strings.Split(decode(val), ",") {
-				if f := strings.Fields(cand); len(f) > 0 {
-					if p := w.pol.Catalog.MatchURL(f[0]); p >= 0 {
-						cats |= w.pol.Catalog.Category(p).Bit()
-						procs = appendProc(procs, p)
-					}
+		if len(an) >= 6 && equalFoldASCII(an[len(an)-6:], "srcset") {
+			// Candidates are "url [descriptor]", separated by commas.
+			for rest := val; len(rest) > 0; {
+				cand := rest
+				if i := bytes.IndexByte(rest, ','); i >= 0 {
+					cand, rest = rest[:i], rest[i+1:]
+				} else {
+					rest = nil
+				}
+				cand = bytes.TrimLeft(cand, " \t\n\r\f")
+				if i := bytes.IndexAny(cand, " \t\n\r\f"); i >= 0 {
+					cand = cand[:i]
+				}
+				if p := w.matchURL(cand); p >= 0 {
+					cats |= w.pol.Catalog.Category(p).Bit()
+					w.procs = appendProc(w.procs, p)
 				}
 			}
 			continue
@@ -298,11 +252,11 @@ func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, h
 				p = w.pol.Catalog.MatchHostOnly(host)
 			}
 		} else {
-			p = w.pol.Catalog.MatchURL(decode(val))
+			p = w.matchURL(val)
 		}
 		if p >= 0 {
 			cats |= w.pol.Catalog.Category(p).Bit()
-			procs = appendProc(procs, p)
+			w.procs = appendProc(w.procs, p)
 		}
 	}
 	if cats == 0 || w.pol.Granted.Has(cats) {
@@ -310,8 +264,17 @@ func (w *Writer) gate(b []byte, k int, from *int, name string, attrs []string, h
 	}
 	w.write(b[*from:k])
 	*from = k + t.length
-	w.scratch = w.neutralize(w.scratch[:0], tb, t, name, attrs, cats, procs)
+	w.scratch = w.neutralize(w.scratch[:0], tb, t, kd, attrs, cats, w.procs)
 	w.write(w.scratch)
+}
+
+// matchURL classifies a raw attribute value: character references are
+// resolved first (rarely present, so rarely paid for).
+func (w *Writer) matchURL(v []byte) int {
+	if bytes.IndexByte(v, '&') >= 0 {
+		return w.pol.Catalog.MatchURL(decode(v))
+	}
+	return w.pol.Catalog.MatchURLBytes(v)
 }
 
 func appendProc(ps []int, p int) []int {
@@ -344,14 +307,14 @@ func decode(v []byte) string {
 // nothing: its URL attributes (and a script's type) move to data-
 // attributes, and data-consent-category / data-consent-processor say what
 // consent brings it back. Everything else keeps its original bytes.
-func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string, cats catalog.Set, procs []int) []byte {
+func (w *Writer) neutralize(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int) []byte {
 	w.blockedCounts++
 	if w.pol.OnBlock != nil && len(procs) > 0 {
 		w.pol.OnBlock(procs[0])
 	}
 	buf = append(buf, '<')
 	buf = append(buf, tb[t.nameStart:t.nameEnd]...)
-	if name == "script" {
+	if kd == kScript {
 		buf = append(buf, ` type="text/plain"`...)
 	}
 	buf = append(buf, ` data-consent-category="`...)
@@ -364,7 +327,7 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string,
 		buf = append(buf, w.pol.Catalog.Processors[p].ID...)
 	}
 	buf = append(buf, '"')
-	if (name == "iframe" || name == "frame") && w.pol.Placeholder != nil && t.find(tb, "srcdoc") == nil && len(procs) > 0 {
+	if (kd == kIframe || kd == kFrame) && w.pol.Placeholder != nil && t.find(tb, "srcdoc") == nil && len(procs) > 0 {
 		if ph := w.pol.Placeholder(procs[0], w.pageLang); ph != "" {
 			buf = append(buf, ` srcdoc="`...)
 			buf = append(buf, ph...)
@@ -375,7 +338,7 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string,
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		an := tb[a.nameStart:a.nameEnd]
-		rename := isOneOf(an, attrs) || (name == "script" && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs)))
+		rename := isOneOf(an, attrs) || (kd == kScript && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs)))
 		if !rename {
 			continue
 		}
@@ -392,9 +355,10 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, name string, attrs []string,
 	return append(buf, tb[pos:]...)
 }
 
-// isExecutable reports whether a script element's type makes the browser
-// run it. Parameters after ';' are ignored, which errs on the side of
-// treating a script as code.
+// isExecutable reports whether a script element's type may make the
+// browser run it. It errs towards code: parameters are ignored and any
+// type naming JavaScript counts, so no browser quirk runs a script the
+// rewriter took for data.
 func isExecutable(t *tag, tb []byte) bool {
 	a := t.find(tb, "type")
 	if a == nil || a.valStart < 0 {
@@ -404,15 +368,8 @@ func isExecutable(t *tag, tb []byte) bool {
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = strings.TrimSpace(v[:i])
 	}
-	switch v {
-	case "", "module", "text/javascript", "application/javascript", "text/ecmascript",
-		"application/ecmascript", "application/x-javascript", "application/x-ecmascript",
-		"text/x-javascript", "text/x-ecmascript", "text/jscript", "text/livescript",
-		"text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
-		"text/javascript1.4", "text/javascript1.5":
-		return true
-	}
-	return false
+	return v == "" || v == "module" || strings.Contains(v, "javascript") || strings.Contains(v, "ecmascript") ||
+		strings.Contains(v, "jscript") || strings.Contains(v, "livescript")
 }
 
 // fetches reports how a <link>'s relations use its href.

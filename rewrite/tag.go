@@ -19,9 +19,24 @@ type tag struct {
 	length      int // bytes up to and including '>'
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
-}
+// Byte classes for the tag scanner.
+const (
+	clSpace = 1 << iota // HTML whitespace
+	clNameEnd           // ends a tag or attribute name: whitespace, '/', '>'
+	clAttrEnd           // ends an attribute name: also '='
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\r\f") {
+		t[c] |= clSpace | clNameEnd | clAttrEnd
+	}
+	t['/'] |= clNameEnd | clAttrEnd
+	t['>'] |= clNameEnd | clAttrEnd
+	t['='] |= clAttrEnd
+	return
+}()
+
+func isSpace(c byte) bool { return class[c]&clSpace != 0 }
 
 func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
 
@@ -39,7 +54,7 @@ func parseTag(b []byte, t *tag) bool {
 		i = 2
 	}
 	t.nameStart = i
-	for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' {
+	for i < len(b) && class[b[i]]&clNameEnd == 0 {
 		i++
 	}
 	t.nameEnd = i
@@ -60,7 +75,7 @@ func parseTag(b []byte, t *tag) bool {
 		}
 		a := attr{nameStart: i, valStart: -1}
 		i++ // the first name byte may be '='
-		for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' && b[i] != '=' {
+		for i < len(b) && class[b[i]]&clAttrEnd == 0 {
 			i++
 		}
 		a.nameEnd = i
@@ -96,7 +111,7 @@ func parseTag(b []byte, t *tag) bool {
 			i = j
 		default:
 			k := j
-			for k < len(b) && !isSpace(b[k]) && b[k] != '>' {
+			for k < len(b) && (class[b[k]]&clSpace == 0 && b[k] != '>') {
 				k++
 			}
 			a.valStart, a.valEnd = j, k

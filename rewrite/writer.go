@@ -92,6 +92,7 @@ type Writer struct {
 	resolved      bool
 	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
 	t             tag
+	procs         []int // processors of the element being gated
 	scratch       []byte
 	nameBuf       [16]byte
 	blockedCounts int

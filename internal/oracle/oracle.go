@@ -63,7 +63,8 @@ func walk(n *html.Node, out *[]Ref) {
 					}
 				}
 			}
-			if name == "script" && attr(n, "src") == "" && n.Namespace == "" {
+			// With a src attribute, even an empty one, the body never runs.
+			if name == "script" && !hasAttr(n, "src") && !hasAttr(n, "href") && n.Namespace != "math" {
 				var b strings.Builder
 				for c := n.FirstChild; c != nil; c = c.NextSibling {
 					if c.Type == html.TextNode {
@@ -93,6 +94,15 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func executable(n *html.Node) bool {
