@@ -125,69 +125,69 @@ func kindOf(name []byte) kind {
 		v |= uint64(c) << (8 * i)
 	}
 	switch v {
-	case 0x6c6d7468 /* html */:
+	case 0x6c6d7468 /* html */ :
 		return kHTML
-	case 0x64616568 /* head */:
+	case 0x64616568 /* head */ :
 		return kHead
-	case 0x79646f62 /* body */:
+	case 0x79646f62 /* body */ :
 		return kBody
-	case 0x6174656d /* meta */:
+	case 0x6174656d /* meta */ :
 		return kMeta
-	case 0x656c746974 /* title */:
+	case 0x656c746974 /* title */ :
 		return kTitle
-	case 0x65736162 /* base */:
+	case 0x65736162 /* base */ :
 		return kBase
-	case 0x6b6e696c /* link */:
+	case 0x6b6e696c /* link */ :
 		return kLink
-	case 0x656c797473 /* style */:
+	case 0x656c797473 /* style */ :
 		return kStyle
-	case 0x747069726373 /* script */:
+	case 0x747069726373 /* script */ :
 		return kScript
-	case 0x7470697263736f6e /* noscript */:
+	case 0x7470697263736f6e /* noscript */ :
 		return kNoscript
-	case 0x6574616c706d6574 /* template */:
+	case 0x6574616c706d6574 /* template */ :
 		return kTemplate
-	case 0x656d61726669 /* iframe */:
+	case 0x656d61726669 /* iframe */ :
 		return kIframe
-	case 0x656d617266 /* frame */:
+	case 0x656d617266 /* frame */ :
 		return kFrame
-	case 0x676d69 /* img */:
+	case 0x676d69 /* img */ :
 		return kImg
-	case 0x6567616d69 /* image */:
+	case 0x6567616d69 /* image */ :
 		return kImage
-	case 0x656372756f73 /* source */:
+	case 0x656372756f73 /* source */ :
 		return kSource
-	case 0x6f65646976 /* video */:
+	case 0x6f65646976 /* video */ :
 		return kVideo
-	case 0x6f69647561 /* audio */:
+	case 0x6f69647561 /* audio */ :
 		return kAudio
-	case 0x6b63617274 /* track */:
+	case 0x6b63617274 /* track */ :
 		return kTrack
-	case 0x6465626d65 /* embed */:
+	case 0x6465626d65 /* embed */ :
 		return kEmbed
-	case 0x7463656a626f /* object */:
+	case 0x7463656a626f /* object */ :
 		return kObject
-	case 0x7475706e69 /* input */:
+	case 0x7475706e69 /* input */ :
 		return kInput
-	case 0x657375 /* use */:
+	case 0x657375 /* use */ :
 		return kUse
-	case 0x6567616d696566 /* feimage */:
+	case 0x6567616d696566 /* feimage */ :
 		return kFeImage
-	case 0x677673 /* svg */:
+	case 0x677673 /* svg */ :
 		return kSVG
-	case 0x6874616d /* math */:
+	case 0x6874616d /* math */ :
 		return kMath
-	case 0x706d78 /* xmp */:
+	case 0x706d78 /* xmp */ :
 		return kXmp
-	case 0x6465626d656f6e /* noembed */:
+	case 0x6465626d656f6e /* noembed */ :
 		return kNoembed
-	case 0x73656d6172666f6e /* noframes */:
+	case 0x73656d6172666f6e /* noframes */ :
 		return kNoframes
-	case 0x6165726174786574 /* textarea */:
+	case 0x6165726174786574 /* textarea */ :
 		return kTextarea
-	case 0x63736564 /* desc */, 0x696d /* mi */, 0x6e6d /* mn */, 0x6f6d /* mo */, 0x736d /* ms */, 0x747865746d /* mtext */:
+	case 0x63736564 /* desc */, 0x696d /* mi */, 0x6e6d /* mn */, 0x6f6d /* mo */, 0x736d /* ms */, 0x747865746d /* mtext */ :
 		return kIntegration
-	case 0x62 /* b */, 0x676962 /* big */, 0x7262 /* br */, 0x7265746e6563 /* center */, 0x65646f63 /* code */, 0x6464 /* dd */, 0x766964 /* div */, 0x6c64 /* dl */, 0x7464 /* dt */, 0x6d65 /* em */, 0x3168 /* h1 */, 0x3268 /* h2 */, 0x3368 /* h3 */, 0x3468 /* h4 */, 0x3568 /* h5 */, 0x3668 /* h6 */, 0x7268 /* hr */, 0x69 /* i */, 0x696c /* li */, 0x676e697473696c /* listing */, 0x756e656d /* menu */, 0x72626f6e /* nobr */, 0x6c6f /* ol */, 0x70 /* p */, 0x657270 /* pre */, 0x79627572 /* ruby */, 0x73 /* s */, 0x6c6c616d73 /* small */, 0x6e617073 /* span */, 0x656b69727473 /* strike */, 0x676e6f727473 /* strong */, 0x627573 /* sub */, 0x707573 /* sup */, 0x656c626174 /* table */, 0x7474 /* tt */, 0x75 /* u */, 0x6c75 /* ul */, 0x726176 /* var */:
+	case 0x62 /* b */, 0x676962 /* big */, 0x7262 /* br */, 0x7265746e6563 /* center */, 0x65646f63 /* code */, 0x6464 /* dd */, 0x766964 /* div */, 0x6c64 /* dl */, 0x7464 /* dt */, 0x6d65 /* em */, 0x3168 /* h1 */, 0x3268 /* h2 */, 0x3368 /* h3 */, 0x3468 /* h4 */, 0x3568 /* h5 */, 0x3668 /* h6 */, 0x7268 /* hr */, 0x69 /* i */, 0x696c /* li */, 0x676e697473696c /* listing */, 0x756e656d /* menu */, 0x72626f6e /* nobr */, 0x6c6f /* ol */, 0x70 /* p */, 0x657270 /* pre */, 0x79627572 /* ruby */, 0x73 /* s */, 0x6c6c616d73 /* small */, 0x6e617073 /* span */, 0x656b69727473 /* strike */, 0x676e6f727473 /* strong */, 0x627573 /* sub */, 0x707573 /* sup */, 0x656c626174 /* table */, 0x7474 /* tt */, 0x75 /* u */, 0x6c75 /* ul */, 0x726176 /* var */ :
 		return kBreakout
 	}
 	return kOther

@@ -21,9 +21,9 @@ type tag struct {
 
 // Byte classes for the tag scanner.
 const (
-	clSpace = 1 << iota // HTML whitespace
-	clNameEnd           // ends a tag or attribute name: whitespace, '/', '>'
-	clAttrEnd           // ends an attribute name: also '='
+	clSpace   = 1 << iota // HTML whitespace
+	clNameEnd             // ends a tag or attribute name: whitespace, '/', '>'
+	clAttrEnd             // ends an attribute name: also '='
 )
 
 var class = func() (t [256]uint8) {
