@@ -65,9 +65,7 @@ type Handler struct {
 	// HTML-escaped.
 	Texts map[string]map[string]string `json:"texts,omitempty"`
 
-	gw        *gateway.Gateway
-	storeKey  string
-	catalogue *catalog.Catalog
+	gw *gateway.Gateway
 }
 
 // CaddyModule returns the Caddy module information.
@@ -85,7 +83,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
-	h.catalogue = cat
 	prefix := h.Prefix
 	if prefix == "" {
 		prefix = "/_consent/"
@@ -99,13 +96,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
-	h.storeKey = filepath.Join(caddy.AppDataDir(), "kelisim", "consent.db")
-	st, err := openStore(h.storeKey)
+	app, err := ctx.App("consent")
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
 	h.gw, err = gateway.New(gateway.Config{
-		Catalog: cat, Banner: b, Store: st, Secret: secret,
+		Catalog: cat, Banner: b, Store: app.(*App).store(), Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log,
 		Metrics: newMetrics(ctx),
 	})
@@ -123,15 +119,6 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup releases this config's hold on the store.
-func (h *Handler) Cleanup() error {
-	if h.storeKey != "" {
-		_, err := stores.Delete(h.storeKey)
-		return err
-	}
-	return nil
-}
-
 // ServeHTTP runs the gateway around the rest of the chain.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	return h.gw.Serve(w, r, next.ServeHTTP)
@@ -141,6 +128,5 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
-	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -111,10 +111,18 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		"duplicate option": {"consent {\n\tpolicy_version 1\n\tpolicy_version 2\n}", "more than once"},
 		"bad language":     {"consent {\n\tdefault_lang de\n}", `default_lang "de"`},
 		"argument on line": {"consent on", "wrong argument count"},
+		"store type":       {"GLOBAL{\n\tconsent {\n\t\tstore mongo db:1\n\t}\n}", `unknown store type "mongo"`},
+		"store address":    {"GLOBAL{\n\tconsent {\n\t\tstore valkey {\n\t\t\tusername u\n\t\t}\n\t}\n}", "needs at least one address"},
+		"store field":      {"GLOBAL{\n\tconsent {\n\t\tstore valkey 127.0.0.1:6379 {\n\t\t\tpasswd x\n\t\t}\n\t}\n}", `unknown valkey store field "passwd"`},
+		"retention":        {"GLOBAL{\n\tconsent {\n\t\tretention forever\n\t}\n}", `retention "forever"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cf := filepath.Join(t.TempDir(), "Caddyfile")
-			os.WriteFile(cf, []byte("http://127.0.0.1:1 {\n"+c.body+"\n\trespond ok\n}\n"), 0o644)
+			cfg := "http://127.0.0.1:1 {\n" + c.body + "\n\trespond ok\n}\n"
+			if g, ok := strings.CutPrefix(c.body, "GLOBAL"); ok {
+				cfg = g + "\nhttp://127.0.0.1:1 {\n\tconsent\n\trespond ok\n}\n"
+			}
+			os.WriteFile(cf, []byte(cfg), 0o644)
 			cmd := exec.Command(bin, "validate", "--config", cf)
 			cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+t.TempDir())
 			out, err := cmd.CombinedOutput()

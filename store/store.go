@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sort"
 	"time"
 )
 
@@ -108,3 +109,13 @@ const DefaultRetention = 2 * 365 * 24 * time.Hour
 
 // ErrClosed is returned by a store used after Close.
 var ErrClosed = errors.New("store closed")
+
+// sortRecords orders records by time, then record ID.
+func sortRecords(rs []Record) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if !rs[i].Time.Equal(rs[j].Time) {
+			return rs[i].Time.Before(rs[j].Time)
+		}
+		return rs[i].ID < rs[j].ID
+	})
+}

@@ -153,6 +153,9 @@ func OpenValkey(ctx context.Context, o ValkeyOptions) (*Valkey, error) {
 	var c valkey.Client
 	select {
 	case r := <-ch:
+		if errors.Is(r.err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("consent store valkey %s: no answer within %v: %w", addrs, dt, r.err)
+		}
 		if r.err != nil {
 			return nil, fmt.Errorf("consent store valkey %s: %w", addrs, r.err)
 		}
@@ -185,7 +188,7 @@ func OpenValkey(ctx context.Context, o ValkeyOptions) (*Valkey, error) {
 // hash the whole key and split the two keys across slots), so such IDs,
 // and IDs starting with '%' to keep the mapping one-to-one, are hex-encoded.
 func slotTag(consentID string) string {
-	if false {
+	if strings.ContainsAny(consentID, "{}") || strings.HasPrefix(consentID, "%") {
 		return "%" + hex.EncodeToString([]byte(consentID))
 	}
 	return consentID

@@ -11,32 +11,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-
-	"github.com/kelisim/kelisim/store"
 )
-
-// stores shares one open store per file across site blocks and config
-// reloads: the new config opens it before the old one lets go, as Caddy's
-// acmeserver does with its database.
-var stores = caddy.NewUsagePool()
-
-type pooledStore struct{ store.Store }
-
-func (p pooledStore) Destruct() error { return p.Close() }
-
-func openStore(path string) (store.Store, error) {
-	v, _, err := stores.LoadOrNew(path, func() (caddy.Destructor, error) {
-		s, err := store.OpenEmbedded(path)
-		if err != nil {
-			return nil, err
-		}
-		return pooledStore{s}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(pooledStore).Store, nil
-}
 
 // loadSecret expands placeholders in configured, or else reads the secret
 // kept in dir, generating it on first use.

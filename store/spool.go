@@ -1,0 +1,288 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Spooled wraps a store so that no record is lost while it is down: an
+// append the store cannot take goes to an append-only local file
+// (fsync'd before the visitor is answered) and is replayed in order, by
+// record ID — so without duplicates — when the store answers again. A
+// restart during an outage replays the file too.
+type Spooled struct {
+	inner Store
+	path  string
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	file    *os.File
+	pending []Record // what the file holds, in order
+	down    bool
+	since   time.Time
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	// Timeout bounds one attempt on the inner store before spooling.
+	Timeout time.Duration
+}
+
+// NewSpooled wraps inner with a spool file at path and starts replaying
+// whatever the file already holds.
+func NewSpooled(inner Store, path string, log *slog.Logger) (*Spooled, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("consent spool: %w", err)
+	}
+	s := &Spooled{inner: inner, path: path, log: log, kick: make(chan struct{}, 1), done: make(chan struct{}), Timeout: 2 * time.Second}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("consent spool: %w", err)
+	}
+	s.file = f
+	if len(s.pending) > 0 {
+		s.down, s.since = true, time.Now()
+		log.Warn("consent spool holds records from before a restart; replaying", "path", path, "depth", len(s.pending))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.drainLoop(ctx)
+	return s, nil
+}
+
+// load reads the spool file; a torn last line (a crash mid-write) is
+// dropped with a log line — its visitor was never answered.
+func (s *Spooled) load() error {
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("consent spool: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			s.log.Error("consent spool: skipping a damaged line", "path", s.path, "error", err)
+			continue
+		}
+		s.pending = append(s.pending, r)
+	}
+	return nil
+}
+
+// Depth is how many records wait in the spool.
+func (s *Spooled) Depth() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// Append implements Store. It fails only if neither the store nor the
+// spool file can take the record.
+func (s *Spooled) Append(ctx context.Context, r Record) error {
+	s.mu.Lock()
+	spooling := len(s.pending) > 0
+	s.mu.Unlock()
+	if !spooling {
+		actx, cancel := context.WithTimeout(ctx, s.Timeout)
+		err := s.inner.Append(actx, r)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		s.markDown(err)
+	}
+	return s.spool(r)
+}
+
+func (s *Spooled) markDown(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.down {
+		s.down, s.since = true, time.Now()
+		s.log.Error("consent store is down; spooling records locally", "path", s.path, "error", err)
+	}
+}
+
+func (s *Spooled) spool(r Record) error {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.file.Write(line); err != nil {
+		return fmt.Errorf("consent spool: %w", err)
+	}
+	if err := s.file.Sync(); err != nil {
+		return fmt.Errorf("consent spool: %w", err)
+	}
+	s.pending = append(s.pending, r)
+	if n := len(s.pending); n == 1 || n%1000 == 0 {
+		s.log.Warn("consent records waiting in the spool", "depth", n)
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// drainLoop replays the spool whenever it holds records, backing off
+// while the store stays down.
+func (s *Spooled) drainLoop(ctx context.Context) {
+	defer close(s.done)
+	wait := 250 * time.Millisecond
+	for {
+		if s.Depth() > 0 {
+			if s.drainOnce(ctx) {
+				wait = 250 * time.Millisecond
+				continue
+			}
+			wait = min(wait*2, 5*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// drainOnce replays the pending records in order; it reports whether the
+// spool is now empty.
+func (s *Spooled) drainOnce(ctx context.Context) bool {
+	s.mu.Lock()
+	batch := append([]Record(nil), s.pending...)
+	s.mu.Unlock()
+	done := 0
+	for _, r := range batch {
+		actx, cancel := context.WithTimeout(ctx, s.Timeout)
+		err := s.inner.Append(actx, r)
+		cancel()
+		if err != nil {
+			break
+		}
+		done++
+	}
+	if done == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = s.pending[done:]
+	if err := s.rewrite(); err != nil {
+		s.log.Error("consent spool: rewriting after replay failed; records stay spooled and replay again (harmless: by record ID)", "error", err)
+		return false
+	}
+	if len(s.pending) == 0 {
+		s.log.Info("consent store is back; spool drained", "replayed", done, "outage", time.Since(s.since).Round(time.Millisecond).String())
+		s.down = false
+		return true
+	}
+	return false
+}
+
+// rewrite replaces the spool file with s.pending; called with s.mu held.
+func (s *Spooled) rewrite() error {
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, r := range s.pending {
+		line, _ := json.Marshal(r)
+		w.Write(line)
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	if err := os.Rename(tmp, s.path); err != nil {
+		return err
+	}
+	s.file.Close()
+	s.file, err = os.OpenFile(s.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return err
+}
+
+// History implements Store: the store's records plus those still spooled.
+func (s *Spooled) History(ctx context.Context, consentID string) ([]Record, error) {
+	recs, err := s.inner.History(ctx, consentID)
+	s.mu.Lock()
+	var spooled []Record
+	for _, r := range s.pending {
+		if r.ConsentID == consentID {
+			spooled = append(spooled, r)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		if len(spooled) > 0 {
+			return spooled, nil
+		}
+		return nil, err
+	}
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		seen[r.ID] = true
+	}
+	for _, r := range spooled {
+		if !seen[r.ID] {
+			recs = append(recs, r)
+		}
+	}
+	sortRecords(recs)
+	return recs, nil
+}
+
+// Erase implements Store; it needs the store up, and first replays what
+// is spooled so nothing of the visitor's is left behind.
+func (s *Spooled) Erase(ctx context.Context, consentID string, proof Record) (int, error) {
+	if s.Depth() > 0 && !s.drainOnce(ctx) {
+		return 0, errors.New("consent store is down; erase needs it up")
+	}
+	return s.inner.Erase(ctx, consentID, proof)
+}
+
+// Days implements Store (aggregates of spooled records appear once they
+// are replayed).
+func (s *Spooled) Days(ctx context.Context, from, to time.Time) ([]Day, error) {
+	return s.inner.Days(ctx, from, to)
+}
+
+// Close stops replaying and closes the spool file (not the inner store).
+func (s *Spooled) Close() error {
+	s.cancel()
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.file.Close()
+}
