@@ -75,11 +75,24 @@ func (w *responseWriter) decide(code int, sniff []byte) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// OptOutHeader, set to "off" on a response by the handler behind the
+// gateway, keeps that response from being rewritten (the gateway removes
+// it). The stats dashboard uses it; so can an origin for pages that load
+// nothing third-party.
+const OptOutHeader = "Kelisim-Rewrite"
+
 func (w *responseWriter) rewritable(code int) bool {
+	h := w.Header()
+	if h.Get(OptOutHeader) != "" {
+		off := strings.EqualFold(h.Get(OptOutHeader), "off")
+		h.Del(OptOutHeader)
+		if off {
+			return false
+		}
+	}
 	if !bodyAllowed(w.r, code) || code == http.StatusPartialContent {
 		return false
 	}
-	h := w.Header()
 	if h.Get("Content-Range") != "" {
 		return false
 	}

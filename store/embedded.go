@@ -271,7 +271,10 @@ func (e *Embedded) Erase(ctx context.Context, consentID string, proof Record) (i
 		}
 		h := ConsentIDHash(consentID)
 		key := binary.BigEndian.AppendUint64([]byte(h), uint64(proof.Time.UnixNano()))
-		return tx.Bucket(bucketWithdrawals).Put(key, v)
+		if err := tx.Bucket(bucketWithdrawals).Put(key, v); err != nil {
+			return err
+		}
+		return countDay(tx, proof)
 	})
 	return n, err
 }

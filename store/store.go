@@ -63,7 +63,8 @@ type Store interface {
 	History(ctx context.Context, consentID string) ([]Record, error)
 	// Erase deletes every record of consentID and keeps only proof, the
 	// minimal record that a withdrawal happened (policy 6.2.1). It returns
-	// how many records were erased. Aggregates are not changed.
+	// how many records were erased. The withdrawal is counted in its day's
+	// aggregates; earlier decisions stay counted.
 	Erase(ctx context.Context, consentID string, proof Record) (int, error)
 	// Days returns the aggregates of each UTC day in [from, to], oldest
 	// first; days without decisions are left out.

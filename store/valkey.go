@@ -233,6 +233,11 @@ func (v *Valkey) Append(ctx context.Context, r Record) error {
 	if added == 0 {
 		return nil
 	}
+	return v.countDay(ctx, r)
+}
+
+// countDay adds r to its day's aggregate hash in one pipeline.
+func (v *Valkey) countDay(ctx context.Context, r Record) error {
 	key := v.dayKey(DayKey(r.Time))
 	cmds := make(valkey.Commands, 0, 4+len(r.Granted))
 	incr := func(field string) {
@@ -314,7 +319,7 @@ func (v *Valkey) Erase(ctx context.Context, consentID string, proof Record) (int
 	if err := v.c.Do(ctx, v.c.B().Rpush().Key(key).Element(string(js)).Build()).Error(); err != nil {
 		return int(n), v.err("erase proof", err)
 	}
-	return int(n), nil
+	return int(n), v.countDay(ctx, proof)
 }
 
 // daysPerPipeline bounds one DoMulti of Days; a year is one round trip.

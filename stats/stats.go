@@ -1,0 +1,225 @@
+// Package stats serves consent statistics for marketing — a dashboard
+// (server-rendered HTML with inline SVG charts), JSON and CSV — and, for
+// the data-protection officer, the proof records of one consent ID. It
+// reads the stores' daily aggregates, so a year costs one small read.
+//
+// It has no authentication of its own: put it behind Caddy's basic_auth
+// (or any auth middleware); Authenticated decides whether a request got
+// through one.
+package stats
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelisim/kelisim/store"
+)
+
+// Handler serves the statistics of a store.
+type Handler struct {
+	Store store.Store
+	// Authenticated reports whether r passed an authentication layer. A
+	// request that did not is refused: stats and consent records are
+	// never served to anyone who has not logged in.
+	Authenticated func(r *http.Request) bool
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+}
+
+// Report is the JSON answer: totals over [From, To] and the same per day.
+type Report struct {
+	From       string         `json:"from"`
+	To         string         `json:"to"`
+	Total      int            `json:"total"`
+	Actions    Actions        `json:"actions"`
+	Categories map[string]int `json:"categories"`
+	Languages  map[string]int `json:"languages"`
+	GPC        int            `json:"gpc"`
+	Days       []DayReport    `json:"days"`
+}
+
+// Actions counts decisions by kind.
+type Actions struct {
+	AcceptAll int `json:"accept_all"`
+	RejectAll int `json:"reject_all"`
+	Custom    int `json:"custom"`
+	Withdraw  int `json:"withdraw"`
+}
+
+// DayReport is one day of a Report.
+type DayReport struct {
+	Date       string         `json:"date"`
+	Total      int            `json:"total"`
+	Actions    Actions        `json:"actions"`
+	Categories map[string]int `json:"categories"`
+	Languages  map[string]int `json:"languages"`
+	GPC        int            `json:"gpc"`
+}
+
+var categories = []string{"functional", "analytics", "marketing"}
+
+func newCounts() map[string]int {
+	m := make(map[string]int, 3)
+	for _, c := range categories {
+		m[c] = 0
+	}
+	return m
+}
+
+func actionsOf(m map[string]int) Actions {
+	return Actions{AcceptAll: m[store.ActionAcceptAll], RejectAll: m[store.ActionRejectAll], Custom: m[store.ActionCustom], Withdraw: m[store.ActionWithdraw]}
+}
+
+// Build sums days into a report over [from, to].
+func Build(days []store.Day, from, to time.Time) Report {
+	r := Report{From: store.DayKey(from), To: store.DayKey(to), Categories: newCounts(), Languages: map[string]int{}, Days: []DayReport{}}
+	var acts = map[string]int{}
+	for _, d := range days {
+		dr := DayReport{Date: d.Date, Total: d.Total, Actions: actionsOf(d.Actions), Categories: newCounts(), Languages: map[string]int{}, GPC: d.GPC}
+		r.Total += d.Total
+		r.GPC += d.GPC
+		for k, v := range d.Actions {
+			acts[k] += v
+		}
+		for k, v := range d.Categories {
+			r.Categories[k] += v
+			dr.Categories[k] = v
+		}
+		for k, v := range d.Languages {
+			r.Languages[k] += v
+			dr.Languages[k] = v
+		}
+		r.Days = append(r.Days, dr)
+	}
+	r.Actions = actionsOf(acts)
+	return r
+}
+
+// ServeHTTP answers GET with the dashboard, ?format=json or ?format=csv,
+// or ?consent=<id> with that ID's proof records.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Authenticated == nil || !h.Authenticated(r) {
+		http.Error(w, "consent statistics must be behind authentication (Caddy: basic_auth before consent_stats)", http.StatusUnauthorized)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// A consent gateway in front must not inject its banner here.
+	w.Header().Set("Kelisim-Rewrite", "off")
+	q := r.URL.Query()
+	if id := q.Get("consent"); id != "" {
+		h.serveProof(w, r, id)
+		return
+	}
+	from, to, err := h.window(q.Get("from"), q.Get("to"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rep, err := h.Report(r.Context(), from, to)
+	if err != nil {
+		http.Error(w, "consent store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	switch q.Get("format") {
+	case "json":
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(w).Encode(rep)
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="consent-%s-%s.csv"`, rep.From, rep.To))
+		writeCSV(w, rep)
+	case "", "html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		renderDashboard(w, rep, uiLang(q.Get("lang"), r.Header.Get("Accept-Language")))
+	default:
+		http.Error(w, `format must be "json", "csv" or "html"`, http.StatusBadRequest)
+	}
+}
+
+// Report reads the aggregates of [from, to].
+func (h *Handler) Report(ctx context.Context, from, to time.Time) (Report, error) {
+	days, err := h.Store.Days(ctx, from, to)
+	if err != nil {
+		return Report{}, err
+	}
+	return Build(days, from, to), nil
+}
+
+// window parses from/to (YYYY-MM-DD, UTC); the default is the last 30
+// days, today included.
+func (h *Handler) window(fromS, toS string) (from, to time.Time, err error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	to = now().UTC()
+	if toS != "" {
+		if to, err = time.Parse(time.DateOnly, toS); err != nil {
+			return from, to, fmt.Errorf("to %q: want YYYY-MM-DD", toS)
+		}
+	}
+	from = to.AddDate(0, 0, -29)
+	if fromS != "" {
+		if from, err = time.Parse(time.DateOnly, fromS); err != nil {
+			return from, to, fmt.Errorf("from %q: want YYYY-MM-DD", fromS)
+		}
+	}
+	if from.After(to) {
+		return from, to, fmt.Errorf("from %s is after to %s", store.DayKey(from), store.DayKey(to))
+	}
+	if to.Sub(from) > 3*366*24*time.Hour {
+		return from, to, fmt.Errorf("range longer than three years")
+	}
+	return from, to, nil
+}
+
+func writeCSV(w http.ResponseWriter, rep Report) {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"date", "total", "accept_all", "reject_all", "custom", "withdraw", "functional", "analytics", "marketing", "kk", "ru", "en", "gpc"})
+	for _, d := range rep.Days {
+		row := []string{d.Date, strconv.Itoa(d.Total), strconv.Itoa(d.Actions.AcceptAll), strconv.Itoa(d.Actions.RejectAll),
+			strconv.Itoa(d.Actions.Custom), strconv.Itoa(d.Actions.Withdraw)}
+		for _, c := range categories {
+			row = append(row, strconv.Itoa(d.Categories[c]))
+		}
+		for _, l := range []string{"kk", "ru", "en"} {
+			row = append(row, strconv.Itoa(d.Languages[l]))
+		}
+		cw.Write(append(row, strconv.Itoa(d.GPC)))
+	}
+	cw.Flush()
+}
+
+// serveProof answers the data-protection officer: every record kept for
+// one consent ID, with all its proof fields.
+func (h *Handler) serveProof(w http.ResponseWriter, r *http.Request, id string) {
+	if len(id) > 64 || strings.ContainsAny(id, "\x00\r\n") {
+		http.Error(w, "bad consent id", http.StatusBadRequest)
+		return
+	}
+	recs, err := h.Store.History(r.Context(), id)
+	if err != nil {
+		http.Error(w, "consent store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if recs == nil {
+		recs = []store.Record{}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(struct {
+		ID      string         `json:"id"`
+		Records []store.Record `json:"records"`
+	}{id, recs})
+}
