@@ -314,7 +314,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 {{- end -}}
 
 {{- define "reopen" -}}
-<a class="kl-reopen" href="{{.Prefix}}settings" data-consent-reopen aria-label="{{.T.reopen}}" title="{{.T.reopen}}" lang="{{.Lang}}">&#127850;</a>
+<a class="kl-reopen" href="{{.Prefix}}settings" data-consent-reopen aria-label="{{.T.reopen}}" title="{{.T.reopen}}" lang="{{.Lang}}"><svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a10 10 0 1 0 10 10 4 4 0 0 1-5-5 4 4 0 0 1-5-5zm-4.5 9a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm3 5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm5-2a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zM9 6.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3z"/></svg></a>
 {{- end -}}
 
 {{- define "placeholder" -}}

@@ -208,7 +208,7 @@ func langChart(langs map[string]int, total int, title string) template.HTML {
 			names = append(names, l)
 		}
 	}
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="c-lang"><title id="c-lang">%s</title>`, w, rowH*float64(len(names))+4, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="c-lang" style="max-width:480px"><title id="c-lang">%s</title>`, w, rowH*float64(len(names))+4, template.HTMLEscapeString(title))
 	for i, l := range names {
 		n := langs[l]
 		bar := 0.0

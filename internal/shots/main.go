@@ -1,0 +1,78 @@
+// Command shots takes the README's screenshots with headless Chromium from
+// a running demo (`kelisim run` in the repository root):
+//
+//	go run ./internal/shots -base http://localhost:8080 -out docs
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"flag"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+func main() {
+	base := flag.String("base", "http://localhost:8080", "gateway URL of the running demo")
+	out := flag.String("out", "docs", "directory for the PNG files")
+	flag.Parse()
+	os.MkdirAll(*out, 0o755)
+	profile, _ := os.MkdirTemp("", "shots-")
+	defer os.RemoveAll(profile)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 860), chromedp.Flag("lang", "kk"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	// shot captures the viewport (where the fixed banner is); full pages
+	// for the dashboard.
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			var err error
+			if name == "dashboard.png" {
+				err = chromedp.FullScreenshot(&buf, 100).Do(ctx)
+			} else {
+				err = chromedp.CaptureScreenshot(&buf).Do(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(*out, name), buf, 0o644)
+		})
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("marketing:kelisim-demo"))
+	err := chromedp.Run(ctx,
+		network.Enable(),
+		chromedp.Navigate(*base+"/"),
+		chromedp.WaitVisible(`[data-consent-banner]`, chromedp.ByQuery),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("banner-kk.png"),
+		chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("banner-kk-settings.png"),
+		chromedp.Click(`[data-consent-action="reject-all"]`, chromedp.ByQuery),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.Navigate(*base+"/ru/contacts.html"),
+		chromedp.Sleep(800*time.Millisecond),
+		chromedp.ScrollIntoView(`iframe[data-consent-category]`, chromedp.ByQuery),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("placeholder-ru.png"),
+		network.SetExtraHTTPHeaders(network.Headers{"Authorization": "Basic " + auth}),
+		chromedp.Navigate(*base+"/consent-stats?lang=en&from=2026-10-27"),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("dashboard.png"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+}
