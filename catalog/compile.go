@@ -141,15 +141,8 @@ func (c *Catalog) MatchHost(host, pathQuery string) int {
 	if host == "" {
 		return -1
 	}
-	for h := host; ; {
-		if c.necessary[h] {
-			return -1
-		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			break
-		}
-		h = h[i+1:]
+	if c.isNecessary(host) {
+		return -1
 	}
 	for h := host; ; {
 		for _, r := range c.byHost[h] {
@@ -160,6 +153,21 @@ func (c *Catalog) MatchHost(host, pathQuery string) int {
 		i := strings.IndexByte(h, '.')
 		if i < 0 {
 			return -1
+		}
+		h = h[i+1:]
+	}
+}
+
+// isNecessary reports whether host or a parent domain was declared
+// necessary.
+func (c *Catalog) isNecessary(host string) bool {
+	for h := host; ; {
+		if c.necessary[h] {
+			return true
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			return false
 		}
 		h = h[i+1:]
 	}
@@ -231,15 +239,8 @@ func (c *Catalog) NecessaryHosts() []string {
 // its parent domains, whatever the path: what a bare connection to the
 // host (<link rel=preconnect>, dns-prefetch) reveals to. -1 if none.
 func (c *Catalog) MatchHostOnly(host string) int {
-	for h := host; ; {
-		if c.necessary[h] {
-			return -1
-		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			break
-		}
-		h = h[i+1:]
+	if c.isNecessary(host) {
+		return -1
 	}
 	for h := host; ; {
 		if rules := c.byHost[h]; len(rules) > 0 {

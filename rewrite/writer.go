@@ -273,16 +273,12 @@ func (w *Writer) scan(b []byte, eof bool) int {
 				}
 				i = next
 			case c == '?':
-				e := bytes.IndexByte(b[k:], '>')
-				if e < 0 {
-					if !eof && len(b)-k < MaxTag {
-						flush(k)
-						return k
-					}
-					i = len(b)
-					break
+				next, ok := skipBogus(b, k, eof)
+				if !ok {
+					flush(k)
+					return k
 				}
-				i = k + e + 1
+				i = next
 			case c == '/' || isLetter(c):
 				if c == '/' {
 					if k+2 >= len(b) {
@@ -295,16 +291,12 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					}
 					if !isLetter(b[k+2]) {
 						// "</>" is dropped, "</ x>" is a bogus comment.
-						e := bytes.IndexByte(b[k:], '>')
-						if e < 0 {
-							if !eof && len(b)-k < MaxTag {
-								flush(k)
-								return k
-							}
-							i = len(b)
-							break
+						next, ok := skipBogus(b, k, eof)
+						if !ok {
+							flush(k)
+							return k
 						}
-						i = k + e + 1
+						i = next
 						break
 					}
 				}
@@ -336,6 +328,19 @@ func (w *Writer) scan(b []byte, eof bool) int {
 	return len(b)
 }
 
+// skipBogus skips a bogus comment starting at b[k] up to its '>'. Without
+// ok it needs more input; at the end of input, or past MaxTag, what there
+// is counts as the comment.
+func skipBogus(b []byte, k int, eof bool) (next int, ok bool) {
+	if e := bytes.IndexByte(b[k:], '>'); e >= 0 {
+		return k + e + 1, true
+	}
+	if !eof && len(b)-k < MaxTag {
+		return 0, false
+	}
+	return len(b), true
+}
+
 // markupDecl handles "<!": comments, doctypes, CDATA and bogus comments.
 func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 	if len(b)-k < 4 && !eof {
@@ -365,17 +370,10 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 		}
 		return k + e + 3, true
 	}
-	e := bytes.IndexByte(b[k:], '>')
-	if e < 0 {
-		if eof || len(b)-k >= MaxTag {
-			return len(b), true
-		}
-		return 0, false
-	}
 	if len(b)-k >= 9 && equalFoldASCII(b[k+2:k+9], "doctype") {
 		w.document = true
 	}
-	return k + e + 1, true
+	return skipBogus(b, k, eof)
 }
 
 // commentEnd finds the end of the comment being scanned from i: after
