@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"mime"
 	"net/http"
 	"strings"
@@ -24,7 +25,7 @@ type responseWriter struct {
 	wroteHeader bool // the header has gone to the client
 	rw          *rewrite.Writer
 	dec         *decoder
-	sink        *lockedWriter
+	sink        *sink
 }
 
 func newResponseWriter(g *Gateway, w http.ResponseWriter, r *http.Request, v *visitor, dropped []string) *responseWriter {
@@ -149,8 +150,9 @@ func (w *responseWriter) startRewrite() {
 	h.Del("Last-Modified")
 	addVary(h, "Cookie", "Accept-Language")
 	makePrivate(h)
-	w.sink = &lockedWriter{w: w.ResponseWriter}
-	w.rw = rewrite.NewWriter(w.sink, pol)
+	w.sink = newSink(w.ResponseWriter)
+	w.rw = writers.Get().(*rewrite.Writer)
+	w.rw.Reset(w.sink, pol)
 	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" {
 		h.Del("Content-Encoding")
 		w.dec = newDecoder(enc, w.rw)
@@ -173,6 +175,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	case w.dec != nil:
 		return w.dec.Write(p)
 	case w.rw != nil:
+		// Output collects in the sink's 64 KiB buffer: the client gets
+		// full chunks, not one per run between rewritten tags. Upstream
+		// flushes (streaming responses) pass straight through.
 		return w.rw.Write(p)
 	}
 	return w.ResponseWriter.Write(p)
@@ -189,13 +194,9 @@ func (w *responseWriter) Flush() {
 	if w.rw != nil && w.dec == nil {
 		w.rw.Flush()
 	}
-	w.sinkFlush()
-}
-
-func (w *responseWriter) sinkFlush() {
 	if w.sink != nil {
-		w.sink.mu.Lock()
-		defer w.sink.mu.Unlock()
+		w.sink.flush()
+		return
 	}
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
@@ -213,6 +214,13 @@ func (w *responseWriter) finish() error {
 		if cerr := w.rw.Close(); err == nil {
 			err = cerr
 		}
+		if ferr := w.sink.flushBuffer(); err == nil {
+			err = ferr
+		}
+		w.rw.Reset(nil, nil)
+		writers.Put(w.rw)
+		w.sink.release()
+		w.rw = nil
 	}
 	if err != nil {
 		w.g.log.Error("rewriting page failed", "path", w.r.URL.Path, "error", err)
@@ -249,15 +257,51 @@ func makePrivate(h http.Header) {
 	h.Set("Cache-Control", strings.Join(append([]string{"private"}, keep...), ", "))
 }
 
-// lockedWriter serialises writes to the client when a decoder goroutine
-// writes while the handler flushes.
-type lockedWriter struct {
+// writers reuses rewriters (and their buffers) across responses.
+var writers = sync.Pool{New: func() any { return rewrite.NewWriter(nil, nil) }}
+
+var buffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// sink is where the rewriter writes: a 64 KiB buffer in front of the
+// client connection, so the many short runs between rewritten tags leave
+// in one write, and a lock, because with a compressed origin a decoder
+// goroutine writes while the handler may flush.
+type sink struct {
 	mu sync.Mutex
-	w  http.ResponseWriter
+	bw *bufio.Writer
+	rw http.ResponseWriter
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func newSink(rw http.ResponseWriter) *sink {
+	bw := buffers.Get().(*bufio.Writer)
+	bw.Reset(rw)
+	return &sink{bw: bw, rw: rw}
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bw.Write(p)
+}
+
+func (s *sink) flushBuffer() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bw.Flush()
+}
+
+// flush sends everything buffered to the client now.
+func (s *sink) flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bw.Flush()
+	http.NewResponseController(s.rw).Flush()
+}
+
+func (s *sink) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bw.Reset(nil)
+	buffers.Put(s.bw)
+	s.bw = nil
 }

@@ -1,0 +1,343 @@
+// Command kelisim-loadbench measures what the gateway costs against a bare
+// reverse proxy, with the real kelisim binary on this machine:
+//
+//	go run ./cmd/kelisim-loadbench            # builds ./kelisim if missing
+//
+// It serves generated pages (150 KB and 1.5 MB HTML shaped like a real
+// site) and JS/CSS/image files from an origin (file_server), a bare
+// reverse_proxy site and a consent site in front of the same origin, then
+// loads them in interleaved rounds with wrk (installed with apt-get when
+// missing; -go uses a built-in Go load generator instead) and prints
+// req/s, p50/p99 latency, the gateway's RSS, and the ratios. Machines are
+// noisy: read the ratios, which come from one run, not the absolute
+// numbers.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kelisim/kelisim/internal/pagegen"
+)
+
+func main() {
+	bin := flag.String("bin", "./kelisim", "kelisim binary (built from ./cmd/kelisim if missing)")
+	rounds := flag.Int("rounds", 3, "interleaved rounds per target")
+	dur := flag.Duration("d", 5*time.Second, "duration of one round")
+	conns := flag.Int("c", 32, "concurrent connections")
+	useGo := flag.Bool("go", false, "use the built-in Go load generator instead of wrk")
+	flag.Parse()
+	if err := run(*bin, *rounds, *dur, *conns, *useGo); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+type target struct{ name, path string }
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+func run(bin string, rounds int, dur time.Duration, conns int, useGo bool) error {
+	if _, err := os.Stat(bin); err != nil {
+		fmt.Println("building", bin)
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/kelisim").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	if !useGo {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			fmt.Println("installing wrk with apt-get (use -go to skip)")
+			exec.Command("apt-get", "update", "-qq").Run()
+			if out, err := exec.Command("apt-get", "install", "-y", "-qq", "wrk").CombinedOutput(); err != nil {
+				return fmt.Errorf("apt-get install wrk: %v\n%s", err, out)
+			}
+		}
+	}
+	dir, err := os.MkdirTemp("", "kelisim-loadbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	site := filepath.Join(dir, "site")
+	os.MkdirAll(site, 0o755)
+	os.WriteFile(filepath.Join(site, "page150k.html"), pagegen.Page(150<<10), 0o644)
+	os.WriteFile(filepath.Join(site, "page1500k.html"), pagegen.Page(1536<<10), 0o644)
+	os.WriteFile(filepath.Join(site, "app.js"), []byte(strings.Repeat("function f(a){return a*2}\n", 2000)), 0o644)
+	os.WriteFile(filepath.Join(site, "site.css"), []byte(strings.Repeat(".card{display:flex;gap:1rem}\n", 1000)), 0o644)
+	img := make([]byte, 40<<10)
+	copy(img, "\x89PNG\r\n\x1a\n")
+	os.WriteFile(filepath.Join(site, "photo.png"), img, 0o644)
+
+	ports := [4]int{}
+	for i := range ports {
+		ports[i] = freePort()
+	}
+	origin, bare, gw, admin := ports[0], ports[1], ports[2], ports[3]
+	cf := fmt.Sprintf(`{
+	admin 127.0.0.1:%d
+	log {
+		level ERROR
+	}
+}
+http://127.0.0.1:%d {
+	root * %s
+	file_server
+}
+http://127.0.0.1:%d {
+	reverse_proxy 127.0.0.1:%d
+}
+http://127.0.0.1:%d {
+	consent
+	reverse_proxy 127.0.0.1:%d
+}
+`, admin, origin, site, bare, origin, gw, origin)
+	cfPath := filepath.Join(dir, "Caddyfile")
+	os.WriteFile(cfPath, []byte(cf), 0o644)
+	cmd := exec.Command(bin, "run", "--config", cfPath)
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	for _, p := range []int{origin, bare, gw} {
+		if err := waitUp(fmt.Sprintf("http://127.0.0.1:%d/app.js", p)); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("kelisim-loadbench: %d rounds × %v per target, %d connections, generator: %s\n\n", rounds, dur, conns, map[bool]string{true: "Go", false: "wrk"}[useGo])
+	sets := []struct {
+		label string
+		path  string
+	}{
+		{"150 KB page", "/page150k.html"},
+		{"JS", "/app.js"},
+		{"CSS", "/site.css"},
+		{"image", "/photo.png"},
+	}
+	servers := []target{{"file_server", ""}, {"reverse_proxy", ""}, {"consent", ""}}
+	portOf := map[string]int{"file_server": origin, "reverse_proxy": bare, "consent": gw}
+	fmt.Printf("%-12s %-14s %10s %10s %10s\n", "resource", "server", "req/s", "p50", "p99")
+	type key struct{ set, srv string }
+	best := map[key][]result{}
+	rssBefore := rss(cmd.Process.Pid)
+	var rssPeak int64
+	for _, s := range sets {
+		for r := 0; r < rounds; r++ {
+			for _, srv := range servers {
+				url := fmt.Sprintf("http://127.0.0.1:%d%s", portOf[srv.name], s.path)
+				var res result
+				var err error
+				if useGo {
+					res, err = goLoad(url, conns, dur)
+				} else {
+					res, err = wrkLoad(url, conns, dur)
+				}
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", srv.name, s.path, err)
+				}
+				best[key{s.label, srv.name}] = append(best[key{s.label, srv.name}], res)
+				rssPeak = max(rssPeak, rss(cmd.Process.Pid))
+			}
+		}
+		for _, srv := range servers {
+			m := median(best[key{s.label, srv.name}])
+			fmt.Printf("%-12s %-14s %10.0f %10v %10v\n", s.label, srv.name, m.rps, m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond))
+		}
+	}
+
+	// Memory per in-flight page: 64 concurrent 1.5 MB pages through the
+	// gateway, with slow readers so the pages are in flight together.
+	base := rss(cmd.Process.Pid)
+	peak := inFlight(fmt.Sprintf("http://127.0.0.1:%d/page1500k.html", gw), 64, cmd.Process.Pid)
+
+	fmt.Println("\nratios (consent / bare reverse_proxy, medians of interleaved rounds):")
+	for _, s := range sets {
+		g, b := median(best[key{s.label, "consent"}]), median(best[key{s.label, "reverse_proxy"}])
+		target := 0.97
+		if s.label == "150 KB page" {
+			target = 0.85
+		}
+		mark := "ok"
+		if g.rps/b.rps < target {
+			mark = "BELOW TARGET"
+		}
+		fmt.Printf("  %-12s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×\n", s.label, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99))
+	}
+	fmt.Printf("\ngateway RSS: %d MB at start of load, %d MB peak under load; 64 concurrent 1.5 MB pages: %d MB → %d MB (growth %d MB, target < 64 MB)\n",
+		rssBefore>>20, rssPeak>>20, base>>20, peak>>20, (peak-base)>>20)
+	return nil
+}
+
+func median(rs []result) result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].rps < rs[j].rps })
+	return rs[len(rs)/2]
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitUp(url string) error {
+	for i := 0; i < 200; i++ {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not come up", url)
+}
+
+// rss returns the resident set size of pid in bytes.
+func rss(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+var (
+	wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkPct = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)`)
+)
+
+func wrkLoad(url string, conns int, dur time.Duration) (result, error) {
+	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(dur.Seconds())), "--latency", url).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	var r result
+	if m := wrkRPS.FindSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	for _, m := range wrkPct.FindAllSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(string(m[2]), 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(m[3])]
+		d := time.Duration(v * float64(unit))
+		if string(m[1]) == "50" {
+			r.p50 = d
+		} else {
+			r.p99 = d
+		}
+	}
+	if r.rps == 0 {
+		return r, fmt.Errorf("could not read wrk output:\n%s", out)
+	}
+	return r, nil
+}
+
+// goLoad is a closed-loop load generator: conns goroutines, each with its
+// own keep-alive connection, for dur.
+func goLoad(url string, conns int, dur time.Duration) (result, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				res, err := client.Get(url)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if len(lat) == 0 {
+		return result{}, fmt.Errorf("no request succeeded (%d errors)", errs.Load())
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{rps: float64(len(lat)) / el.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+// inFlight fetches url n times at once with slow readers, so the pages
+// are in flight together, and returns the peak RSS of pid meanwhile.
+func inFlight(url string, n, pid int) int64 {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var peak atomic.Int64
+	go func() {
+		for {
+			peak.Store(max(peak.Load(), rss(pid)))
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get(url)
+			if err != nil {
+				return
+			}
+			defer res.Body.Close()
+			buf := make([]byte, 16<<10)
+			for {
+				if _, err := res.Body.Read(buf); err != nil {
+					return
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	return max(peak.Load(), rss(pid))
+}
