@@ -97,7 +97,16 @@ func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string)
 	case "kelisim.css":
 		a, immutable = &b.css, false
 	default:
-		return false
+		// A page rendered before a config reload names the previous
+		// fingerprint: serve the current file, revalidated.
+		switch {
+		case strings.HasPrefix(name, "kelisim.") && strings.HasSuffix(name, ".js") && len(name) == len(b.js.name):
+			a, immutable = &b.js, false
+		case strings.HasPrefix(name, "kelisim.") && strings.HasSuffix(name, ".css") && len(name) == len(b.css.name):
+			a, immutable = &b.css, false
+		default:
+			return false
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)

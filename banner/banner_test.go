@@ -82,7 +82,11 @@ func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
 	if strings.Contains(plain.String(), "// Bringing") || !strings.Contains(plain.String(), "mc.yandex.ru") {
 		t.Error("script not minified or lacks the catalog rules")
 	}
-	if b.ServeAsset(httptest.NewRecorder(), req, "kelisim.0000000000.js") {
+	old := httptest.NewRecorder()
+	if !b.ServeAsset(old, req, "kelisim.0000000000.js") || old.Header().Get("Cache-Control") != "no-cache" {
+		t.Error("a previous fingerprint should get the current script, revalidated")
+	}
+	if b.ServeAsset(httptest.NewRecorder(), req, "other.js") {
 		t.Error("unknown asset served")
 	}
 }

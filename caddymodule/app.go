@@ -144,20 +144,23 @@ func openPooled(cfg StoreConfig, retention time.Duration, spoolPath string, log 
 	var inner store.Store
 	switch cfg.Type {
 	case "embedded":
-		e, err := store.OpenEmbedded(cfg.Path)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		e.SetRetention(retention)
-		go e.RunSweeper(bg, time.Hour, func(n int, err error) {
+		// Opened on first use: `kelisim validate` provisions too, and must
+		// not wait on the lock a running instance holds on the file.
+		inner = store.NewLazy(bg, "embedded "+cfg.Path, func(context.Context) (store.Store, error) {
+			e, err := store.OpenEmbedded(cfg.Path)
 			if err != nil {
-				log.Error("consent store: retention sweep failed", "error", err)
-			} else if n > 0 {
-				log.Info("consent store: expired records deleted", "consent_ids", n)
+				return nil, err
 			}
-		})
-		inner = e
+			e.SetRetention(retention)
+			go e.RunSweeper(bg, time.Hour, func(n int, err error) {
+				if err != nil {
+					log.Error("consent store: retention sweep failed", "error", err)
+				} else if n > 0 {
+					log.Info("consent store: expired records deleted", "consent_ids", n)
+				}
+			})
+			return e, nil
+		}, log, false)
 	case "valkey":
 		o, err := cfg.valkeyOptions(retention)
 		if err != nil {
@@ -167,7 +170,7 @@ func openPooled(cfg StoreConfig, retention time.Duration, spoolPath string, log 
 		octx, ocancel := context.WithTimeout(bg, 5*time.Second)
 		inner = store.NewLazy(octx, "valkey "+fmt.Sprint(o.Addresses), func(ctx context.Context) (store.Store, error) {
 			return store.OpenValkey(ctx, o)
-		}, log)
+		}, log, true)
 		ocancel()
 	default:
 		cancel()

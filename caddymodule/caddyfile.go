@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -36,6 +37,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    default_lang   kk|ru|en
 //	    necessary      <host...>
 //	    text           <kk|ru|en> <key> <text>
+//	    rate_limit     <decisions per minute per address>|off
 //	    processor <id> {
 //	        name       <display name>
 //	        company    <legal entity>
@@ -95,6 +97,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !slices.Contains(banner.Languages(), h.DefaultLang) {
 				return d.Errf("default_lang %q: want one of %s", h.DefaultLang, strings.Join(banner.Languages(), ", "))
 			}
+		case "rate_limit":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			if v == "off" {
+				h.RateLimit = -1
+				break
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return d.Errf("rate_limit %q: want a positive number of decisions per minute, or off", v)
+			}
+			h.RateLimit = n
 		case "necessary":
 			hosts := d.RemainingArgs()
 			if len(hosts) == 0 {

@@ -61,6 +61,11 @@ type Handler struct {
 	// blocked, even if a catalog entry names them.
 	NecessaryHosts []string `json:"necessary_hosts,omitempty"`
 
+	// RateLimit bounds consent decisions per client address and minute,
+	// against scripts flooding the log; over it, 429. 0 means the default
+	// 120; -1 turns the limit off.
+	RateLimit int `json:"rate_limit,omitempty"`
+
 	// Texts override banner texts: language -> key -> text. Always
 	// HTML-escaped.
 	Texts map[string]map[string]string `json:"texts,omitempty"`
@@ -102,7 +107,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.gw, err = gateway.New(gateway.Config{
 		Catalog: cat, Banner: b, Store: app.(*App).store(), Secret: secret,
-		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log,
+		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
 		Metrics: newMetrics(ctx),
 	})
 	if err != nil {

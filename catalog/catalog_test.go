@@ -116,16 +116,18 @@ func TestCookies(t *testing.T) {
 
 func TestSplitURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://mc.yandex.ru/metrika/tag.js":     "mc.yandex.ru /metrika/tag.js",
-		"//MC.Yandex.RU./watch/1":                 "mc.yandex.ru /watch/1",
-		" https://user:pw@mc.yandex.ru:443/x ":    "mc.yandex.ru /x",
-		"https:\\\\mc.yandex.ru\\tag.js":          "mc.yandex.ru /tag.js",
-		"https://mc.yan\n\tdex.ru/x":              "mc.yandex.ru /x",
-		"https://mc%2Eyandex.ru/x":                "mc.yandex.ru /x",
-		"https://www.googletagmanager.com?id=G-1": "www.googletagmanager.com /?id=G-1",
-		"/static/app.js":                          "",
-		"data:text/javascript,alert(1)":           "",
-		"javascript:void(0)":                      "",
+		"https://mc.yandex.ru/metrika/tag.js":                    "mc.yandex.ru /metrika/tag.js",
+		"//MC.Yandex.RU./watch/1":                                "mc.yandex.ru /watch/1",
+		" https://user:pw@mc.yandex.ru:443/x ":                   "mc.yandex.ru /x",
+		"https:\\\\mc.yandex.ru\\tag.js":                         "mc.yandex.ru /tag.js",
+		"https://mc.yan\n\tdex.ru/x":                             "mc.yandex.ru /x",
+		"https://mc%2Eyandex.ru/x":                               "mc.yandex.ru /x",
+		"https://www.googletagmanager.com/gtag/../%67tm.js?id=1": "www.googletagmanager.com /gtm.js?id=1",
+		"https://x.kz/a/./b/%2e%2e/c?q=/../":                     "x.kz /a/c?q=/../",
+		"https://www.googletagmanager.com?id=G-1":                "www.googletagmanager.com /?id=G-1",
+		"/static/app.js":                                         "",
+		"data:text/javascript,alert(1)":                          "",
+		"javascript:void(0)":                                     "",
 	} {
 		h, pq, ok := catalog.SplitURL(in)
 		got := ""
@@ -143,9 +145,12 @@ func TestOverride(t *testing.T) {
 		{ID: "google-tag-manager", Category: catalog.Marketing},
 		{ID: "own-widget", Category: catalog.Functional, URLs: []string{"widget.example.kz"}},
 	})
-	c, err := catalog.Compile(ps, []string{"www.google.com"})
+	c, err := catalog.Compile(ps, []string{"www.google.com/maps/"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := c.MatchURL("https://www.google.com/recaptcha/api.js"); p < 0 {
+		t.Error("a necessary path declaration unblocked the whole host")
 	}
 	if got := c.Category(c.MatchURL("https://www.googletagmanager.com/gtm.js?id=GTM-X")); got != catalog.Marketing {
 		t.Errorf("override kept category %s", got)

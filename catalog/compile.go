@@ -13,7 +13,7 @@ type Catalog struct {
 	Processors []Processor
 
 	byHost       map[string][]urlRule // host suffix -> rules, longest path first
-	necessary    map[string]bool      // host suffixes never blocked
+	necessary    map[string][]string  // host suffix -> path prefixes never blocked ("" = all)
 	cookieExact  map[string]int
 	cookiePrefix []cookieRule // longest prefix first
 	sigs         *signatures
@@ -37,7 +37,7 @@ func Compile(ps []Processor, necessaryHosts []string) (*Catalog, error) {
 	c := &Catalog{
 		Processors:  ps,
 		byHost:      make(map[string][]urlRule),
-		necessary:   make(map[string]bool),
+		necessary:   make(map[string][]string),
 		cookieExact: make(map[string]int),
 	}
 	var pats []sigPattern
@@ -77,11 +77,11 @@ func Compile(ps []Processor, necessaryHosts []string) (*Catalog, error) {
 		return len(c.cookiePrefix[a].prefix) > len(c.cookiePrefix[b].prefix)
 	})
 	for _, h := range necessaryHosts {
-		host, _, err := splitPattern(h)
+		host, path, err := splitPattern(h)
 		if err != nil {
 			return nil, fmt.Errorf("necessary host: %v", err)
 		}
-		c.necessary[host] = true
+		c.necessary[host] = append(c.necessary[host], path)
 	}
 	if len(pats) > 0 {
 		c.sigs = buildSignatures(pats)
@@ -141,7 +141,7 @@ func (c *Catalog) MatchHost(host, pathQuery string) int {
 	if host == "" {
 		return -1
 	}
-	if c.isNecessary(host) {
+	if c.isNecessary(host, pathQuery, false) {
 		return -1
 	}
 	for h := host; ; {
@@ -158,12 +158,15 @@ func (c *Catalog) MatchHost(host, pathQuery string) int {
 	}
 }
 
-// isNecessary reports whether host or a parent domain was declared
-// necessary.
-func (c *Catalog) isNecessary(host string) bool {
+// isNecessary reports whether a URL on host (or a parent domain) with
+// pathQuery was declared necessary; with hostOnly, only a declaration of
+// the whole host counts.
+func (c *Catalog) isNecessary(host, pathQuery string, hostOnly bool) bool {
 	for h := host; ; {
-		if c.necessary[h] {
-			return true
+		for _, p := range c.necessary[h] {
+			if p == "" || (!hostOnly && strings.HasPrefix(pathQuery, p)) {
+				return true
+			}
 		}
 		i := strings.IndexByte(h, '.')
 		if i < 0 {
@@ -228,8 +231,10 @@ func (c *Catalog) Rules() []Rule {
 // NecessaryHosts lists the hosts declared necessary.
 func (c *Catalog) NecessaryHosts() []string {
 	out := make([]string, 0, len(c.necessary))
-	for h := range c.necessary {
-		out = append(out, h)
+	for h, paths := range c.necessary {
+		for _, p := range paths {
+			out = append(out, h+p)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -239,7 +244,7 @@ func (c *Catalog) NecessaryHosts() []string {
 // its parent domains, whatever the path: what a bare connection to the
 // host (<link rel=preconnect>, dns-prefetch) reveals to. -1 if none.
 func (c *Catalog) MatchHostOnly(host string) int {
-	if c.isNecessary(host) {
+	if c.isNecessary(host, "", true) {
 		return -1
 	}
 	for h := host; ; {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -74,7 +75,62 @@ func SplitURL(raw string) (host, pathQuery string, ok bool) {
 	if host == "" {
 		return "", "", false
 	}
-	return host, pathQuery, true
+	return host, normalizePath(pathQuery), true
+}
+
+// normalizePath resolves "." and ".." segments (and their %2e forms) as
+// the browser does, and decodes percent-encoded unreserved characters as
+// the server does, so "/gtag/../%67tm.js" is seen as "/gtm.js".
+func normalizePath(pq string) string {
+	path, query, hasQuery := strings.Cut(pq, "?")
+	if !strings.Contains(path, "/.") && !strings.Contains(path, "%") {
+		return pq
+	}
+	if strings.Contains(path, "%") {
+		var b strings.Builder
+		for i := 0; i < len(path); i++ {
+			if path[i] == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]) {
+				if c := unhex(path[i+1])<<4 | unhex(path[i+2]); isUnreserved(c) {
+					b.WriteByte(c)
+					i += 2
+					continue
+				}
+			}
+			b.WriteByte(path[i])
+		}
+		path = b.String()
+	}
+	var out []string
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		switch seg {
+		case ".":
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	path = strings.Join(out, "/")
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	if hasQuery {
+		return path + "?" + query
+	}
+	return path
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // cleanURL applies the browser's pre-parse clean-up: strip leading and
@@ -182,6 +238,9 @@ func (c *Catalog) MatchURLBytes(v []byte) int {
 		}
 	}
 	host, pq := v[:end], v[end:]
+	if bytes.Contains(pq, []byte("/.")) {
+		return c.MatchURL("//" + string(v))
+	}
 	for j := len(host) - 1; j >= 0; j-- {
 		if host[j] == '@' {
 			host = host[j+1:]
@@ -249,15 +308,14 @@ func eqFold(b []byte, lower string) bool {
 // matchHostBytes is MatchHost without allocating: map lookups keyed by
 // string(b) do not copy.
 func (c *Catalog) matchHostBytes(host, pq []byte) int {
-	for h := host; ; {
-		if c.necessary[string(h)] {
+	if len(c.necessary) > 0 {
+		pqs := string(pq)
+		if pqs == "" || pqs[0] == '?' {
+			pqs = "/" + pqs
+		}
+		if c.isNecessary(string(host), pqs, false) {
 			return -1
 		}
-		i := indexDot(h)
-		if i < 0 {
-			break
-		}
-		h = h[i+1:]
 	}
 	for h := host; ; {
 		for _, r := range c.byHost[string(h)] {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
@@ -78,6 +79,14 @@ http://127.0.0.1:%d {
 	}
 	if _, err := os.Stat(filepath.Join(data, "caddy", "kelisim", "secret")); err != nil {
 		t.Errorf("secret not kept in the data dir: %v", err)
+	}
+	// Validating the running config (same data dir) neither waits on the
+	// store's lock nor fails.
+	v := exec.Command(build(t), "validate", "--config", g.config)
+	v.Env = append(os.Environ(), "XDG_DATA_HOME="+data, "HOME="+data)
+	start := time.Now()
+	if out, err := v.CombinedOutput(); err != nil || time.Since(start) > 3*time.Second {
+		t.Errorf("validate beside a running instance: %v after %v\n%s", err, time.Since(start), out)
 	}
 	res, out := postJSON(t, gwURL+"/_consent/consent", `{"action":"accept-all"}`, "")
 	cookie := cookieOf(res)

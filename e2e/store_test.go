@@ -172,7 +172,9 @@ func TestNoRecordLostWhenValkeyDies(t *testing.T) {
 	}
 }
 http://127.0.0.1:%d {
-	consent
+	consent {
+		rate_limit off
+	}
 	respond "ok"
 }
 `, v.addr(), gp), "", base+"/")
@@ -211,7 +213,7 @@ func checkInValkey(t *testing.T, g *gateway, v *valkeyProc, ps []posted) {
 func TestNoRecordLostAcrossGatewayRestart(t *testing.T) {
 	gp := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
-	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\tconsent\n\trespond \"ok\"\n}\n", gp)
+	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\tconsent {\n\t\trate_limit off\n\t}\n\trespond \"ok\"\n}\n", gp)
 	data := t.TempDir()
 	g := startGateway(t, cf, data, base+"/")
 	first := postMany(t, base, 120, nil)

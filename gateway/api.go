@@ -117,6 +117,10 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		g.log.Warn("cross-site consent post refused", "origin", r.Header.Get("Origin"))
 		return writeError(w, http.StatusForbidden, "cross-site request refused")
 	}
+	if !g.limiter.allow(g.clientHint(r, "rate"), consent.Now()) {
+		w.Header().Set("Retry-After", "60")
+		return writeError(w, http.StatusTooManyRequests, "too many decisions from this address; try again in a minute")
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	var req consentRequest
 	form := false
@@ -133,9 +137,16 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		form = true
-		if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		err := r.ParseMultipartForm(maxBody)
+		if errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+		if err == nil && len(r.PostForm) == 0 && r.ContentLength > maxBody {
+			err = &http.MaxBytesError{Limit: maxBody}
+		}
+		if err != nil {
 			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
+			if errors.As(err, &tooBig) || strings.Contains(err.Error(), "too large") {
 				return writeError(w, http.StatusRequestEntityTooLarge, "body too large")
 			}
 			return writeError(w, http.StatusBadRequest, "bad form: "+err.Error())
@@ -235,7 +246,7 @@ func (g *Gateway) setConsentCookie(w http.ResponseWriter, r *http.Request, st co
 	http.SetCookie(w, &http.Cookie{
 		Name: consent.CookieName, Value: g.codec.Encode(st), Path: "/",
 		MaxAge: int(consent.MaxAge(st) / time.Second), HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -322,7 +333,7 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 		g.metrics.Decision(store.ActionWithdraw, 0, v.lang)
 	}
 	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
 	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All))
 	return writeJSON(w, http.StatusOK, struct {
 		ID         *string  `json:"id"`
@@ -360,4 +371,11 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	}
 	_, err := w.Write(body)
 	return err
+}
+
+// isHTTPS reports whether the visitor reached the site over TLS, directly
+// or through a TLS-terminating load balancer (a forged header only makes
+// the cookie stricter).
+func isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

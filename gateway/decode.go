@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bufio"
 	"compress/flate"
+	"compress/zlib"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -40,7 +42,17 @@ func newDecoder(enc string, dst io.Writer) *decoder {
 				r = zr
 			}
 		case "deflate":
-			r = flate.NewReader(pr)
+			// "deflate" is zlib-wrapped by the standard, raw in practice
+			// as often: look at the first two bytes.
+			br := bufio.NewReader(pr)
+			if hdr, perr := br.Peek(2); perr == nil && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+				var zr io.ReadCloser
+				if zr, err = zlib.NewReader(br); err == nil {
+					r = zr
+				}
+			} else {
+				r = flate.NewReader(br)
+			}
 		case "br":
 			r = brotli.NewReader(pr)
 		case "zstd":
@@ -78,3 +90,11 @@ func (d *decoder) Close() error {
 	d.pw.Close()
 	return <-d.done
 }
+
+// Abort stops the decoder of an abandoned response.
+func (d *decoder) Abort() {
+	d.pw.CloseWithError(errAborted)
+	<-d.done
+}
+
+var errAborted = fmt.Errorf("response abandoned")

@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
@@ -34,6 +36,9 @@ type Config struct {
 	// Prefix of the consent endpoints; "/_consent/" if empty.
 	Prefix string
 	Logger *slog.Logger
+	// RateLimit bounds consent posts per client address and minute: 0
+	// means 120, negative means no limit.
+	RateLimit int
 	// Metrics, if set, is told about what the gateway does.
 	Metrics Metrics
 }
@@ -62,6 +67,7 @@ type Gateway struct {
 	hintKey    []byte
 	log        *slog.Logger
 	metrics    Metrics
+	limiter    *limiter
 }
 
 // New checks cfg and returns a Gateway.
@@ -85,6 +91,10 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	rate := cfg.RateLimit
+	if rate == 0 {
+		rate = 120
+	}
 	ph := consent.PolicyHash(cfg.PolicyVersion)
 	m := hmac.New(sha256.New, cfg.Secret)
 	m.Write([]byte("kelisim client hint"))
@@ -96,6 +106,7 @@ func New(cfg Config) (*Gateway, error) {
 		hintKey:    m.Sum(nil),
 		log:        cfg.Logger,
 		metrics:    cfg.Metrics,
+		limiter:    newLimiter(rate, time.Minute),
 	}, nil
 }
 
@@ -149,19 +160,36 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, next func(http.R
 	if strings.HasPrefix(r.URL.Path, g.cfg.Prefix) {
 		return g.serveAPI(w, r, strings.TrimPrefix(r.URL.Path, g.cfg.Prefix))
 	}
+	if r.Context().Value(servingKey{}) != nil {
+		// A second consent handler on the same request (two `consent`
+		// lines, or nested routes): the first one does the work.
+		return next(w, r)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), servingKey{}, true))
 	v := g.visitor(r)
 	dropped := cookies.FilterRequest(r, g.cfg.Catalog, v.granted())
 	if wantsHTML(r) {
 		// The page body is rewritten; ask for it uncompressed and let
 		// Caddy's encode compress the result for the client.
 		r.Header.Set("Accept-Encoding", "identity")
+		// Never let a browser revalidate, or fetch a range of, a page
+		// cached before the gateway (or under another consent): the
+		// origin's 304 or 206 would bring back the unrewritten copy.
+		for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Range", "Range"} {
+			r.Header.Del(h)
+		}
 	}
 	rw := newResponseWriter(g, w, r, &v, dropped)
+	// Runs also when the chain panics (reverse_proxy aborts a response
+	// with http.ErrAbortHandler): stop a decoder goroutine, free buffers.
+	defer rw.release()
 	if err := next(rw, r); err != nil {
 		return err
 	}
 	return rw.finish()
 }
+
+type servingKey struct{}
 
 // wantsHTML reports whether r looks like a page load.
 func wantsHTML(r *http.Request) bool {

@@ -515,3 +515,45 @@ func TestBannerLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestConsentPostsAreRateLimited(t *testing.T) {
+	e := newEnv(t, "", htmlOrigin(page))
+	codes := map[int]int{}
+	for range 130 {
+		res := e.do("POST", "/_consent/consent", strings.NewReader(`{"action":"reject-all"}`), "Content-Type", "application/json")
+		res.Body.Close()
+		codes[res.StatusCode]++
+	}
+	if codes[200] != 120 || codes[429] != 10 {
+		t.Errorf("status counts %v, want 120×200 and 10×429", codes)
+	}
+}
+
+func TestLinkHeadersAndRevalidation(t *testing.T) {
+	e := newEnv(t, "", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") != "" || r.Header.Get("Range") != "" || r.Header.Get("If-Modified-Since") != "" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Add("Link", `<https://mc.yandex.ru/metrika/tag.js>; rel=preload; as=script, </app.css>; rel=preload; as=style`)
+		w.Header().Add("Link", `<https://connect.facebook.net>; rel=preconnect`)
+		w.Header().Set("CDN-Cache-Control", "max-age=3600")
+		htmlOrigin(page)(w, r)
+	})
+	res := e.do("GET", "/", nil, "If-None-Match", `"abc"`, "If-Modified-Since", "Mon, 02 Jan 2006 15:04:05 GMT", "Range", "bytes=0-")
+	body := readAll(t, res)
+	if res.StatusCode != 200 || !strings.Contains(body, "data-consent-banner") {
+		t.Fatalf("a conditional page request got %d: the origin's cached copy would come back", res.StatusCode)
+	}
+	if got := strings.Join(res.Header.Values("Link"), ","); got != "</app.css>; rel=preload; as=style" {
+		t.Errorf("Link = %q", got)
+	}
+	if res.Header.Get("CDN-Cache-Control") != "" {
+		t.Error("CDN cache header kept on a personalised page")
+	}
+	res = e.do("HEAD", "/", nil)
+	res.Body.Close()
+	if res.Header.Get("ETag") != "" || !strings.Contains(res.Header.Get("Cache-Control"), "private") || !strings.Contains(strings.Join(res.Header.Values("Vary"), ","), "Cookie") {
+		t.Errorf("HEAD headers differ from GET: %v", res.Header)
+	}
+}

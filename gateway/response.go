@@ -39,13 +39,16 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.wroteHeader || w.status != 0 {
 		return
 	}
+	h := w.Header()
+	gr := w.v.granted()
+	// Link headers can preload or preconnect to a processor (in 103 Early
+	// Hints too): keep only those of granted categories.
+	filterLinks(h, w.g.cfg.Catalog, gr)
 	if code < 200 {
 		// 1xx (103 Early Hints, 101 upgrades) pass straight through.
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
-	h := w.Header()
-	gr := w.v.granted()
 	dropped := cookies.FilterResponse(h, w.g.cfg.Catalog, gr)
 	if len(dropped) > 0 {
 		w.g.log.Debug("dropped tracker Set-Cookie without consent", "cookies", dropped, "path", w.r.URL.Path)
@@ -72,8 +75,32 @@ func (w *responseWriter) decide(code int, sniff []byte) {
 	}
 	if w.rewritable(code) {
 		w.startRewrite()
+	} else if w.r.Method == http.MethodHead && isHTML(h) {
+		// HEAD answers with the headers the GET would have.
+		varyByConsent(h)
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func isHTML(h http.Header) bool {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && mt == "text/html"
+}
+
+// varyByConsent fixes the headers of a page whose body the gateway
+// changes: length, ranges and validators of the origin's bytes no longer
+// describe it, and it depends on the visitor, so no shared cache (CDN
+// headers included) may keep it.
+func varyByConsent(h http.Header) {
+	h.Del("Content-Length")
+	h.Del("Accept-Ranges")
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	h.Del("CDN-Cache-Control")
+	h.Del("Cloudflare-CDN-Cache-Control")
+	h.Del("Surrogate-Control")
+	addVary(h, "Cookie", "Accept-Language")
+	makePrivate(h)
 }
 
 // OptOutHeader, set to "off" on a response by the handler behind the
@@ -97,8 +124,7 @@ func (w *responseWriter) rewritable(code int) bool {
 	if h.Get("Content-Range") != "" {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || mt != "text/html" {
+	if !isHTML(h) {
 		return false
 	}
 	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" && !canDecode(enc) {
@@ -142,14 +168,7 @@ func (w *responseWriter) startRewrite() {
 			g.log.Warn(msg, "path", w.r.URL.Path)
 		},
 	}
-	// The body changes: length, ranges and validators of the origin's
-	// bytes no longer describe it, and it now depends on the visitor.
-	h.Del("Content-Length")
-	h.Del("Accept-Ranges")
-	h.Del("ETag")
-	h.Del("Last-Modified")
-	addVary(h, "Cookie", "Accept-Language")
-	makePrivate(h)
+	varyByConsent(h)
 	w.sink = newSink(w.ResponseWriter)
 	w.rw = writers.Get().(*rewrite.Writer)
 	w.rw.Reset(w.sink, pol)
@@ -201,6 +220,21 @@ func (w *responseWriter) Flush() {
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
+// release returns pooled buffers and, if the response was abandoned with a
+// decoder still running, stops it. Safe to call more than once.
+func (w *responseWriter) release() {
+	if w.dec != nil {
+		w.dec.Abort()
+		w.dec = nil
+	}
+	if w.rw != nil {
+		w.rw.Reset(nil, nil)
+		writers.Put(w.rw)
+		w.sink.release()
+		w.rw = nil
+	}
+}
+
 // finish ends the body after the handler chain returned without error.
 func (w *responseWriter) finish() error {
 	if !w.wroteHeader && w.status != 0 {
@@ -209,6 +243,7 @@ func (w *responseWriter) finish() error {
 	var err error
 	if w.dec != nil {
 		err = w.dec.Close()
+		w.dec = nil
 	}
 	if w.rw != nil {
 		if cerr := w.rw.Close(); err == nil {
@@ -217,11 +252,8 @@ func (w *responseWriter) finish() error {
 		if ferr := w.sink.flushBuffer(); err == nil {
 			err = ferr
 		}
-		w.rw.Reset(nil, nil)
-		writers.Put(w.rw)
-		w.sink.release()
-		w.rw = nil
 	}
+	w.release()
 	if err != nil {
 		w.g.log.Error("rewriting page failed", "path", w.r.URL.Path, "error", err)
 	}

@@ -108,6 +108,9 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			w.push(true, t.selfClosing)
 		case kd == kIntegration || kd == kTitle:
 			w.push(false, t.selfClosing)
+		case kd == kScript && t.selfClosing:
+			// <script href=... /> is complete in SVG: no body follows.
+			w.gate(b, k, from, kd, svgScriptAttrs, false)
 		case kd == kScript:
 			return w.script(b, k, from, kd, svgScriptAttrs)
 		case kinds[kd].urlAttrs != nil:
@@ -119,6 +122,10 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	switch kd {
 	case kScript:
 		return w.script(b, k, from, kd, kinds[kd].urlAttrs)
+	case kFrameset:
+		// A frameset page has no body to show a banner in; markup before
+		// <frameset> would even cancel the frames.
+		w.bodyInjected = true
 	case kNoscript:
 		w.noscript++
 	case kSVG, kMath:

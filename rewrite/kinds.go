@@ -38,6 +38,7 @@ const (
 	kNoframes
 	kTextarea
 	kPlaintext
+	kFrameset
 	kIntegration // foreignObject, desc, mi, mo, mn, ms, mtext, annotation-xml
 	kBreakout    // other start tags that end SVG/MathML content
 	numKinds
@@ -86,6 +87,7 @@ var kinds = [numKinds]kindInfo{
 	kNoframes:    {name: "noframes", raw: true},
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
+	kFrameset:    {name: "frameset", head: true},
 	kIntegration: {},
 	kBreakout:    {breakout: true},
 }
@@ -125,6 +127,8 @@ func kindOf(name []byte) kind {
 		v |= uint64(c) << (8 * i)
 	}
 	switch v {
+	case 0x746573656d617266 /* frameset */:
+		return kFrameset
 	case 0x6c6d7468 /* html */ :
 		return kHTML
 	case 0x64616568 /* head */ :

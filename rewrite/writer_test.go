@@ -59,6 +59,9 @@ func TestRewriteBasics(t *testing.T) {
 		// "<!--<script>" makes the first </script> part of the script, as in a browser.
 		{"script double escape", `<script>var s="<!--<script>";</script>ym(12345,'init')</script><p>`, `<script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">var s="<!--<script>";</script>ym(12345,'init')</script><p>`},
 		{"script string end", `<script>var s="<\/script>";</script>ym(12345,'init')<p>`, `<script>var s="<\/script>";</script>ym(12345,'init')<p>`},
+		{"svg self-closing script", `<svg><script href="/local.js"/></svg><script src="https://mc.yandex.ru/t.js"></script>`,
+			`<svg><script href="/local.js"/></svg><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="https://mc.yandex.ru/t.js"></script>`},
+		{"frameset", `<html><head></head><frameset><frame src="/a"></frameset></html>`, `<html><head><!--HEAD--></head><frameset><frame src="/a"></frameset></html>`},
 		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
 			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},
 	}

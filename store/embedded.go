@@ -269,6 +269,11 @@ func (e *Embedded) Erase(ctx context.Context, consentID string, proof Record) (i
 		if err := deleteRecords(tx, consentID); err != nil {
 			return err
 		}
+		// The retention index names the raw ID: it goes too.
+		if old := tx.Bucket(bucketLast).Get([]byte(consentID)); old != nil {
+			tx.Bucket(bucketExpiry).Delete(append(append([]byte{}, old...), consentID...))
+			tx.Bucket(bucketLast).Delete([]byte(consentID))
+		}
 		h := ConsentIDHash(consentID)
 		key := binary.BigEndian.AppendUint64([]byte(h), uint64(proof.Time.UnixNano()))
 		if err := tx.Bucket(bucketWithdrawals).Put(key, v); err != nil {

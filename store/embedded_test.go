@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestEmbeddedAppendHistoryErase(t *testing.T) {
@@ -40,6 +43,16 @@ func TestEmbeddedAppendHistoryErase(t *testing.T) {
 	if h, _ := s.History(ctx, "aa"); len(h) != 0 {
 		t.Errorf("records left: %+v", h)
 	}
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				if bytes.Contains(k, []byte("aa\x00")) || bytes.HasSuffix(k, []byte("aa")) || bytes.Contains(v, []byte(`"id":"aa"`)) {
+					t.Errorf("bucket %s still names the erased consent ID: %q", name, k)
+				}
+				return nil
+			})
+		})
+	})
 	if h, _ := s.History(ctx, "aab"); len(h) != 1 {
 		t.Errorf("erase touched another consent ID: %+v", h)
 	}

@@ -25,12 +25,17 @@ type Lazy struct {
 }
 
 // NewLazy returns a Lazy store that opens with open; what names the store
-// in log lines. It tries once right away.
-func NewLazy(ctx context.Context, what string, open func(context.Context) (Store, error), log *slog.Logger) *Lazy {
+// in log lines. With tryNow it tries once right away (and logs if the
+// store is unreachable); otherwise on first use — so `kelisim validate`
+// never touches a store a running instance holds.
+func NewLazy(ctx context.Context, what string, open func(context.Context) (Store, error), log *slog.Logger, tryNow bool) *Lazy {
 	if log == nil {
 		log = slog.Default()
 	}
 	l := &Lazy{open: open, log: log, what: what, retryGap: time.Second}
+	if !tryNow {
+		return l
+	}
 	if _, err := l.get(ctx); err != nil {
 		log.Error("consent store unreachable at start; serving anyway, records are spooled until it answers", "store", what, "error", err)
 	}

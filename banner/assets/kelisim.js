@@ -30,8 +30,9 @@
     try { u = new URL(url, location.href); } catch (e) { return 0; }
     if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
     var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search, x;
-    for (x = h; x; x = x.indexOf(".") < 0 ? "" : x.slice(x.indexOf(".") + 1)) {
-      if (R[1].indexOf(x) >= 0) return 0;
+    for (var n = 0; n < R[1].length; n++) {
+      var e = R[1][n], sl = e.indexOf("/"), nh = sl < 0 ? e : e.slice(0, sl), np = sl < 0 ? "" : e.slice(sl);
+      if ((h === nh || h.slice(-nh.length - 1) === "." + nh) && pq.indexOf(np) === 0) return 0;
     }
     for (x = h; x; x = x.indexOf(".") < 0 ? "" : x.slice(x.indexOf(".") + 1)) {
       var best = -1, cat = 0;

@@ -8,7 +8,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/kelisim/kelisim/caddymodule"
+	_ "github.com/kelisim/kelisim"
 )
 
 func main() {
