@@ -3,8 +3,8 @@ package gateway
 import (
 	"bufio"
 	"compress/flate"
-	"compress/zlib"
 	"compress/gzip"
+	"compress/zlib"
 	"fmt"
 	"io"
 

@@ -127,7 +127,7 @@ func kindOf(name []byte) kind {
 		v |= uint64(c) << (8 * i)
 	}
 	switch v {
-	case 0x746573656d617266 /* frameset */:
+	case 0x746573656d617266 /* frameset */ :
 		return kFrameset
 	case 0x6c6d7468 /* html */ :
 		return kHTML
