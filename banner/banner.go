@@ -310,6 +310,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <button type="submit" class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
 </details>
 </form>
+<template data-consent-reopen-tpl>{{template "reopen" .}}</template>
 </div>
 {{- end -}}
 

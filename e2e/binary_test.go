@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -192,5 +193,30 @@ http://127.0.0.1:%d {
 	}
 	if _, body := get(t, gwURL+"/", "Cookie", cookie); !strings.Contains(body, "data-consent-banner") {
 		t.Error("consent under the old policy version still honoured after reload")
+	}
+}
+
+// TestEncodeCompressesRewrittenPages: with `encode` in the site block the
+// rewritten page reaches the visitor compressed.
+func TestEncodeCompressesRewrittenPages(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	req, _ := http.NewRequest("GET", gw+"/news.html", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("rewritten page not compressed: %v", res.Header)
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !strings.Contains(string(body), "data-consent-banner") {
+		t.Error("compressed page lacks the banner")
 	}
 }

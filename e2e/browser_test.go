@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"os"
 	"sort"
@@ -286,5 +287,88 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	}
 	if !b.requested("yandex.ru") {
 		t.Error("after consent without JavaScript the map iframe did not load")
+	}
+}
+
+// siteWith serves the given pages from a temporary origin behind a
+// gateway and returns the gateway URL.
+func siteWith(t *testing.T, pages map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range pages {
+		if err := os.WriteFile(dir+"/"+name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, gp := freePort(t), freePort(t)
+	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\troot * %s\n\tfile_server\n}\nhttp://127.0.0.1:%d {\n\tencode\n\tconsent\n\treverse_proxy 127.0.0.1:%d\n}\n", op, dir, gp, op)
+	gw := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	startGateway(t, cf, "", gw+"/")
+	return gw
+}
+
+const liveInternetPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>LI</title></head><body>
+<h1 id="h">Заголовок страницы</h1>
+<!--LiveInternet counter--><script type="text/javascript">
+document.write('<a href="//www.liveinternet.ru/click" target="_blank"><img src="//counter.yadro.ru/hit?t52.6;r' +
+escape(document.referrer) + ((typeof(screen)=='undefined')?'':';s'+screen.width+'*'+screen.height+'*'+(screen.colorDepth?
+screen.colorDepth:screen.pixelDepth)) + ';u' + escape(document.URL) + ';h' + escape(document.title.substring(0,150)) +
+';' + Math.random() + '" alt="" title="LiveInternet" border="0" width="88" height="31"><\/a>')
+</script><!--/LiveInternet-->
+<p id="after">Текст после счётчика</p>
+<div id="slot"></div>
+<script>/* built at run time, so only the client guard can see it */
+var yt = 'https://www.you' + 'tube.com/embed/abc', ym = 'https://mc.yan' + 'dex.ru/watch/1';
+setTimeout(function(){ document.getElementById('slot').innerHTML = '<iframe src="' + yt + '" width="300" height="200"></iframe><img src="' + ym + '">'; }, 100);</script>
+</body></html>`
+
+// TestBrowserActivationKeepsThePage: a counter that calls document.write,
+// re-activated after the page has loaded, must not replace the page; and
+// trackers that page scripts insert as HTML strings wait for consent too.
+func TestBrowserActivationKeepsThePage(t *testing.T) {
+	gw := siteWith(t, map[string]string{"li.html": liveInternetPage})
+	cat := builtinCatalog(t)
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw + "/li.html"))
+	b.settle()
+	if got := b.processorRequests(cat); len(got) > 0 {
+		t.Fatalf("before consent: %v", got)
+	}
+	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(1500*time.Millisecond))
+	var text string
+	b.run(chromedp.Evaluate(`document.getElementById('h') && document.getElementById('after') ? document.body.innerText : ''`, &text))
+	if !strings.Contains(text, "Заголовок страницы") || !strings.Contains(text, "Текст после счётчика") {
+		t.Errorf("the page was replaced by a re-activated document.write: %q", text)
+	}
+	if !b.requested("counter.yadro.ru") {
+		t.Error("the counter did not run after consent")
+	}
+}
+
+// TestBrowserWithdrawInPlace: rejecting after accepting in the same page
+// view reloads it, so the trackers that ran are gone.
+func TestBrowserWithdrawInPlace(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	cat := builtinCatalog(t)
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw + "/news.html"))
+	b.settle()
+	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(time.Second))
+	var reopen bool
+	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-reopen]')`, &reopen))
+	if !reopen {
+		t.Error("no way to reopen the choices after deciding in place")
+	}
+	b.run(chromedp.Evaluate(`window.kelisim.choose('reject-all')`, nil), chromedp.Sleep(1500*time.Millisecond))
+	var iframeSrc string
+	b.run(chromedp.Evaluate(`(document.querySelector('iframe[title="YouTube video player"]')||{}).src || ''`, &iframeSrc))
+	if strings.Contains(iframeSrc, "youtube.com") {
+		t.Errorf("after withdrawing, the video is still loaded: %s", iframeSrc)
+	}
+	b.reset()
+	b.run(chromedp.Reload())
+	b.settle()
+	if got := b.processorRequests(cat); len(got) > 0 {
+		t.Errorf("after withdrawal: %v", got)
 	}
 }

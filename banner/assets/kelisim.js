@@ -111,6 +111,43 @@
     }
     return sa.call(this, n, v);
   };
+  // HTML strings (innerHTML, insertAdjacentHTML, outerHTML) are parsed in
+  // an inert <template> first, where nothing loads, and guarded there.
+  function guardHTML(html) {
+    var t = d.createElement("template");
+    t.innerHTML = html;
+    guardTree(t.content);
+    return t.innerHTML;
+  }
+  var ih = Object.getOwnPropertyDescriptor(Element.prototype, "innerHTML");
+  if (ih && ih.set) {
+    Object.defineProperty(Element.prototype, "innerHTML", {
+      configurable: true, enumerable: ih.enumerable, get: ih.get,
+      set: function (v) { ih.set.call(this, this.tagName === "TEMPLATE" ? v : guardHTML(String(v))); }
+    });
+  }
+  var oh = Object.getOwnPropertyDescriptor(Element.prototype, "outerHTML");
+  if (oh && oh.set) {
+    Object.defineProperty(Element.prototype, "outerHTML", {
+      configurable: true, enumerable: oh.enumerable, get: oh.get,
+      set: function (v) { oh.set.call(this, guardHTML(String(v))); }
+    });
+  }
+  var iah = Element.prototype.insertAdjacentHTML;
+  Element.prototype.insertAdjacentHTML = function (pos, html) { return iah.call(this, pos, guardHTML(String(html))); };
+  // document.write after the page has loaded would replace the whole page
+  // (a re-activated LiveInternet counter does it): insert the HTML where
+  // the writing script stands instead.
+  var dw = d.write, dwl = d.writeln;
+  function write(html, nl) {
+    html = guardHTML(html + (nl ? "\n" : ""));
+    if (d.readyState === "loading") return dw.call(d, html);
+    var at = d.currentScript;
+    if (at && at.parentNode) at.insertAdjacentHTML("beforebegin", html);
+    else if (d.body) d.body.insertAdjacentHTML("beforeend", html);
+  }
+  d.write = function () { write(Array.prototype.join.call(arguments, ""), false); };
+  d.writeln = function () { write(Array.prototype.join.call(arguments, ""), true); };
   if (navigator.sendBeacon) {
     var sb = navigator.sendBeacon;
     navigator.sendBeacon = function (u) { return blocked(u) ? false : sb.apply(navigator, arguments); };
@@ -196,11 +233,22 @@
   }
   var f0 = w.fetch ? f : null;
   function decided(res) {
+    var before = granted;
     granted = bits((res.categories || []).join(" "));
-    var b = banner();
-    if (b) b.parentNode.removeChild(b);
-    activate();
     try { w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res })); } catch (e) {}
+    if (before & ~granted) {
+      // A category was withdrawn: scripts already running can only be
+      // stopped by loading the page again, now without them.
+      location.reload();
+      return;
+    }
+    var b = banner();
+    if (b) {
+      var tpl = b.querySelector("template[data-consent-reopen-tpl]");
+      if (tpl && !d.querySelector("[data-consent-reopen]")) d.body.appendChild(tpl.content.cloneNode(true));
+      b.parentNode.removeChild(b);
+    }
+    activate();
   }
   function choose(action, form, extra) {
     var cats = [];
