@@ -46,6 +46,15 @@
   }
   function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
 
+  // Queue stubs, shaped like the vendors' own, so a site script that
+  // calls ym(...) or gtag(...) runs before consent instead of throwing;
+  // the calls wait in the queue that the vendor's script reads once
+  // consent loads it (and never leave the page otherwise).
+  w.dataLayer = w.dataLayer || [];
+  w.gtag = w.gtag || function () { w.dataLayer.push(arguments); };
+  w.ym = w.ym || function () { (w.ym.a = w.ym.a || []).push(arguments); };
+  w.ym.l = w.ym.l || 1 * new Date();
+
   // Guards: elements and requests created by scripts at run time.
   var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
   function hold(el) {
