@@ -90,6 +90,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.PolicyURL) {
 				return d.ArgErr()
 			}
+			if u := strings.ToLower(h.PolicyURL); !strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+				return d.Errf("policy_url %q: want a path on this site or an http(s) URL", h.PolicyURL)
+			}
 		case "default_lang":
 			if !d.AllArgs(&h.DefaultLang) {
 				return d.ArgErr()
@@ -224,6 +227,8 @@ func parseProcessor(d *caddyfile.Dispenser) (catalog.Processor, error) {
 		}
 	} else if p.Category == "" {
 		return p, d.Errf("processor %s: a new processor needs a category (functional, analytics or marketing)", p.ID)
+	} else if len(p.URLs) == 0 && len(p.Snippets) == 0 {
+		return p, d.Errf("processor %s: a new processor needs hosts (or snippets) to recognise it by", p.ID)
 	}
 	if err := check.Validate(); err != nil {
 		return p, d.Errf("%v", err)

@@ -249,6 +249,7 @@ func TestCookieFilter(t *testing.T) {
 	})
 	req, _ := http.NewRequest("GET", e.srv.URL+"/api", nil)
 	req.Host = "www.nlg.kz"
+	req.Header.Set("Sec-Fetch-Dest", "document")
 	req.Header.Set("Cookie", "_ga=GA1.2.3; sessionid=s3cr3t; _ym_uid=1; csrftoken=tok; _hjSession_1=x")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

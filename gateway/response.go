@@ -53,7 +53,11 @@ func (w *responseWriter) WriteHeader(code int) {
 	if len(dropped) > 0 {
 		w.g.log.Debug("dropped tracker Set-Cookie without consent", "cookies", dropped, "path", w.r.URL.Path)
 	}
-	cookies.Expire(h, w.r.Host, w.dropped)
+	if wantsHTML(w.r) {
+		// Once per page view is enough to delete them in the browser; not
+		// on every image and script of the page.
+		cookies.Expire(h, w.r.Host, w.dropped)
+	}
 	if h.Get("Content-Type") == "" && bodyAllowed(w.r, code) {
 		w.status = code // decide on the first bytes
 		return
@@ -71,7 +75,13 @@ func (w *responseWriter) decide(code int, sniff []byte) {
 	w.wroteHeader = true
 	h := w.Header()
 	if sniff != nil && h.Get("Content-Type") == "" {
-		h.Set("Content-Type", http.DetectContentType(sniff))
+		ct := http.DetectContentType(sniff)
+		if strings.HasPrefix(ct, "text/html") {
+			// Sniffing cannot know the charset: leave it to the page's
+			// <meta charset> rather than claim UTF-8.
+			ct = "text/html"
+		}
+		h.Set("Content-Type", ct)
 	}
 	if w.rewritable(code) {
 		w.startRewrite()
