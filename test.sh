@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v valkey-server >/dev/null || command -v redis-server >/dev/null || need+=(redis-server)
@@ -14,6 +15,12 @@ if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# axe-core, for the accessibility test of the banner (run inside Chromium).
+if [ ! -f e2e/.axe/node_modules/axe-core/axe.min.js ]; then
+	command -v npm >/dev/null || { $sudo apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix e2e/.axe axe-core@4 >/dev/null
 fi
 
 unformatted=$(gofmt -l .)

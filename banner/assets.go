@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kelisim/kelisim/catalog"
 	"github.com/tdewolff/minify/v2"
 	"github.com/tdewolff/minify/v2/css"
 	"github.com/tdewolff/minify/v2/js"
@@ -44,13 +45,17 @@ func newAsset(base, ext, ctype string, body []byte) asset {
 }
 
 // rulesJSON is the catalog in the compact form the client guard uses:
-// [[[host, pathPrefix, categoryBits], ...], [necessaryHost, ...]].
+// ["functional patterns", "analytics", "marketing", "necessary"], each a
+// space-separated list of "host" or "host/path-prefix" (patterns hold no
+// spaces).
 func (b *Banner) rulesJSON() ([]byte, error) {
-	rules := [][3]any{}
+	var out [4][]string
+	out[3] = b.opts.Catalog.NecessaryHosts()
 	for _, r := range b.opts.Catalog.Rules() {
-		rules = append(rules, [3]any{r.Host, r.Path, int(r.Category.Bit())})
+		i := map[catalog.Category]int{catalog.Functional: 0, catalog.Analytics: 1, catalog.Marketing: 2}[r.Category]
+		out[i] = append(out[i], r.Host+r.Path)
 	}
-	return json.Marshal([]any{rules, b.opts.Catalog.NecessaryHosts()})
+	return json.Marshal([]string{strings.Join(out[0], " "), strings.Join(out[1], " "), strings.Join(out[2], " "), strings.Join(out[3], " ")})
 }
 
 func (b *Banner) buildAssets() error {
@@ -61,7 +66,7 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return err
 	}
-	src := strings.Replace(clientJS, "/*RULES*/[[], []]", string(rules), 1)
+	src := strings.Replace(clientJS, `/*RULES*/["", "", "", ""]`, string(rules), 1)
 	if src == clientJS {
 		return fmt.Errorf("banner: client script lost its rules marker")
 	}

@@ -30,6 +30,10 @@ type Options struct {
 	DefaultLang string
 	// Texts override built-in texts: language -> key -> text.
 	Texts map[string]map[string]string
+	// GoogleConsentMode: "on" or "auto" (default) makes the client script
+	// set Google Consent Mode v2 defaults first in <head> and send an
+	// update on every choice; "off" leaves Google's consent state alone.
+	GoogleConsentMode string
 }
 
 // Banner renders banner markup and serves its assets. Safe for concurrent
@@ -56,6 +60,13 @@ func New(o Options) (*Banner, error) {
 	}
 	if o.PolicyURL == "" {
 		o.PolicyURL = "/privacy"
+	}
+	switch o.GoogleConsentMode {
+	case "":
+		o.GoogleConsentMode = "auto"
+	case "on", "off", "auto":
+	default:
+		return nil, fmt.Errorf("google_consent_mode %q: want on, off or auto", o.GoogleConsentMode)
 	}
 	texts, err := loadTexts()
 	if err != nil {
@@ -144,6 +155,9 @@ func (b *Banner) Head(granted catalog.Set, decided bool, lang string) []byte {
 	if decided {
 		s.WriteString(`" data-decided="1`)
 	}
+	if b.opts.GoogleConsentMode != "off" {
+		s.WriteString(`" data-gcm="1`)
+	}
 	s.WriteString(`"></script>`)
 	return []byte(s.String())
 }
@@ -153,6 +167,7 @@ type renderKey struct {
 	lang    string
 	granted catalog.Set
 	ascii   bool
+	gpc     bool
 	extra   string
 }
 
@@ -164,8 +179,10 @@ const returnMark = "KELISIM-RETURN-PATH"
 // returnPath (the page's path and query) for the no-JavaScript form post.
 // With ascii set every non-ASCII character is a character reference, so
 // the markup is correct in any ASCII-compatible page charset.
-func (b *Banner) Body(lang string, granted catalog.Set, returnPath string, ascii bool) []byte {
-	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii}, returnPath)
+// With gpc, the browser sent Global Privacy Control: the banner says that
+// accepting all leaves marketing off unless switched on.
+func (b *Banner) Body(lang string, granted catalog.Set, returnPath string, ascii, gpc bool) []byte {
+	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii, gpc: gpc}, returnPath)
 }
 
 // Reopen returns the small floating button that reopens the choices for a
@@ -236,12 +253,18 @@ type processorView struct {
 	Abroad                   bool
 }
 
+type langLink struct {
+	Code, Name string
+	Current    bool
+}
+
 type view struct {
 	Lang, Prefix, PolicyURL, Return, CSS string
 	T                                    Texts
 	Body                                 string
 	Categories                           []categoryView
-	Langs                                []string
+	Langs                                []langLink
+	GPC                                  bool
 	// Placeholder fields.
 	Processor, Category, CategoryID, Blocked, Allow string
 }
@@ -254,14 +277,17 @@ func (b *Banner) viewData(k renderKey) view {
 	}
 	v := view{
 		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
-		Body: fill(t["body"], "{operator}", op), Langs: b.langs,
+		Body: fill(t["body"], "{operator}", op), GPC: k.gpc,
 		Return: returnMark, CSS: b.css.name,
+	}
+	for _, l := range b.langs {
+		v.Langs = append(v.Langs, langLink{Code: l, Name: b.texts[l]["name"], Current: l == k.lang})
 	}
 	for _, c := range catalog.Optional {
 		cv := categoryView{ID: string(c), Name: t[string(c)], Desc: t[string(c)+"_desc"], Checked: k.granted.Has(c.Bit())}
 		for i := range b.opts.Catalog.Processors {
 			p := &b.opts.Catalog.Processors[i]
-			if p.Category == c {
+			if p.Category == c && b.opts.Catalog.Shown(i) {
 				cv.Processors = append(cv.Processors, processorView{Name: p.Name, Country: p.Country, PolicyURL: p.PolicyURL, Abroad: p.CrossBorder()})
 			}
 		}
@@ -292,8 +318,9 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <div data-consent-banner class="kl" lang="{{.Lang}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
-<h2 id="kl-title">{{.T.title}}</h2>
-<p id="kl-text">{{.Body}} <a href="{{.PolicyURL}}">{{.T.policy}}</a></p>
+<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<a href="{{$.Prefix}}lang?l={{.Code}}&amp;return={{$.Return}}" hreflang="{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</a>{{end}}</nav></div>
+<p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a></p>
+{{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <div class="kl-btns">
 <button type="submit" name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
 <button type="submit" name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
@@ -303,10 +330,11 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <div class="kl-cat"><input type="checkbox" id="kl-c-necessary" checked disabled><label for="kl-c-necessary"><b>{{.T.necessary}}</b><small>{{.T.necessary_desc}}</small></label></div>
 {{- range .Categories}}
 <div class="kl-cat"><input type="checkbox" id="kl-c-{{.ID}}" name="category" value="{{.ID}}" data-consent-category="{{.ID}}"{{if .Checked}} checked{{end}}><label for="kl-c-{{.ID}}"><b>{{.Name}}</b><small>{{.Desc}}</small>
-{{- if .Processors}}<small>{{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}, {{$.T.abroad}}{{end}}){{end}}</small>{{end -}}
+{{- if .Processors}}<small>{{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}*{{end}}){{end}}</small>{{end -}}
 </label></div>
 {{- end}}
 </fieldset>
+<p class="kl-note">* {{.T.abroad}}</p>
 <button type="submit" class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
 </details>
 </form>

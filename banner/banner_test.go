@@ -26,7 +26,7 @@ func newBanner(t *testing.T, o Options) *Banner {
 
 func TestConfigTextIsEscaped(t *testing.T) {
 	b := newBanner(t, Options{Operator: `<img src=x onerror=alert(1)>`, Texts: map[string]map[string]string{"en": {"title": `</h2><script>alert(1)</script>`}}})
-	out := string(b.Body("en", 0, `/p?a="><script>`, false))
+	out := string(b.Body("en", 0, `/p?a="><script>`, false, false))
 	for _, bad := range []string{"<script>", "<img src=x"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("unescaped %q in banner:\n%s", bad, out)
@@ -40,7 +40,7 @@ func TestConfigTextIsEscaped(t *testing.T) {
 func TestBannerControls(t *testing.T) {
 	b := newBanner(t, Options{})
 	for _, lang := range []string{"kk", "ru", "en"} {
-		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", false))
+		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", false, false))
 		for _, want := range []string{`data-consent-banner`, `lang="` + lang + `"`, `method="post"`, `action="/_consent/consent"`,
 			`data-consent-action="accept-all"`, `data-consent-action="reject-all"`, `data-consent-action="customize"`, `data-consent-action="save"`,
 			`name="category" value="functional" data-consent-category="functional">`, `value="analytics" data-consent-category="analytics" checked>`} {
@@ -52,7 +52,7 @@ func TestBannerControls(t *testing.T) {
 			t.Error("a category not granted is pre-ticked")
 		}
 	}
-	ascii := b.Body("kk", 0, "/", true)
+	ascii := b.Body("kk", 0, "/", true, true)
 	for _, c := range ascii {
 		if c >= 0x80 {
 			t.Fatal("ascii banner has non-ASCII bytes")
@@ -88,5 +88,53 @@ func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
 	}
 	if b.ServeAsset(httptest.NewRecorder(), req, "other.js") {
 		t.Error("unknown asset served")
+	}
+}
+
+// TestBannerWeight: everything the banner adds to a page view — the
+// injected markup and its script and stylesheet — stays within 8 KB gzip
+// (CookieConsent v3 ships 15 KB, Klaro 69 KB).
+//
+// It measures the shipped demo's configuration: the banner lists the
+// site's own processors (the `processors` option, clause 5.1 of its
+// policy). Listing the whole catalog — the default without the option —
+// is logged too.
+func TestBannerWeight(t *testing.T) {
+	all := newBanner(t, Options{})
+	for _, lang := range []string{"kk", "ru"} {
+		js, css := all.AssetSizes()
+		m := append(all.Head(0, false, lang), all.Body(lang, 0, "/news/2024/almaty-warehouse.html", false, true)...)
+		var buf bytes.Buffer
+		z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		z.Write(m)
+		z.Close()
+		t.Logf("%s, all 49 catalog processors listed: %d B gzip", lang, buf.Len()+js+css)
+	}
+	c, err := catalog.Compile(catalog.Builtin(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Show([]string{"google-analytics", "google-tag-manager", "yandex-metrica", "meta-pixel", "jivochat", "youtube", "yandex-maps"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Options{Catalog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := func(p []byte) int {
+		var buf bytes.Buffer
+		z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		z.Write(p)
+		z.Close()
+		return buf.Len()
+	}
+	for _, lang := range []string{"kk", "ru", "en"} {
+		markup := append(b.Head(0, false, lang), b.Body(lang, 0, "/news/2024/almaty-warehouse.html", false, true)...)
+		js, css := b.AssetSizes()
+		total := gz(markup) + js + css
+		t.Logf("%s: markup %d B raw / %d B gzip, script %d B, stylesheet %d B gzip: total %d B", lang, len(markup), gz(markup), js, css, total)
+		if total > 8<<10 {
+			t.Errorf("%s: the banner adds %d B gzip per page view, over 8 KB", lang, total)
+		}
 	}
 }

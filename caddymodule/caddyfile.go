@@ -35,7 +35,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    operator       <name shown in the banner>
 //	    policy_url     <url of the privacy policy>
 //	    default_lang   kk|ru|en
-//	    necessary      <host...>
+//	    necessary      <host[/path]...>
+//	    processors     <id...>
+//	    google_consent_mode on|off|auto
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
 //	    processor <id> {
@@ -60,7 +62,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		if sub != "processor" && sub != "necessary" && sub != "text" {
+		if sub != "processor" && sub != "necessary" && sub != "text" && sub != "processors" {
 			if seen[sub] {
 				return d.Errf("%s specified more than once", sub)
 			}
@@ -100,6 +102,21 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !slices.Contains(banner.Languages(), h.DefaultLang) {
 				return d.Errf("default_lang %q: want one of %s", h.DefaultLang, strings.Join(banner.Languages(), ", "))
 			}
+		case "processors":
+			ids := d.RemainingArgs()
+			if len(ids) == 0 {
+				return d.ArgErr()
+			}
+			h.Shown = append(h.Shown, ids...)
+		case "google_consent_mode":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			if v != "on" && v != "off" && v != "auto" {
+				return d.Errf("google_consent_mode %q: want on, off or auto", v)
+			}
+			h.GoogleConsentMode = v
 		case "rate_limit":
 			var v string
 			if !d.AllArgs(&v) {

@@ -57,9 +57,21 @@ type Handler struct {
 	// value).
 	Processors []catalog.Processor `json:"processors,omitempty"`
 
-	// NecessaryHosts are hosts (with their subdomains) that are never
-	// blocked, even if a catalog entry names them.
+	// NecessaryHosts are hosts (with their subdomains, optionally with a
+	// path prefix) that are never blocked, even if a catalog entry names
+	// them.
 	NecessaryHosts []string `json:"necessary_hosts,omitempty"`
+
+	// Shown lists the ids of the site's own processors (its privacy
+	// policy's clause on service providers): the banner lists these, and
+	// a change to them asks for consent again. Every catalog processor is
+	// blocked either way. Default: the whole catalog.
+	Shown []string `json:"processors_shown,omitempty"`
+
+	// GoogleConsentMode sets Google Consent Mode v2 defaults first in
+	// <head> and updates them on each choice: on, off, or auto (default,
+	// the same as on: a default without Google tags on the page is inert).
+	GoogleConsentMode string `json:"google_consent_mode,omitempty"`
 
 	// RateLimit bounds consent decisions per client address and minute,
 	// against scripts flooding the log; over it, 429. 0 means the default
@@ -88,12 +100,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
+	if err := cat.Show(h.Shown); err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
 	prefix := h.Prefix
 	if prefix == "" {
 		prefix = "/_consent/"
 	}
 	b, err := banner.New(banner.Options{Catalog: cat, Prefix: prefix, Operator: h.Operator,
-		PolicyURL: h.PolicyURL, DefaultLang: h.DefaultLang, Texts: h.Texts})
+		PolicyURL: h.PolicyURL, DefaultLang: h.DefaultLang, Texts: h.Texts, GoogleConsentMode: h.GoogleConsentMode})
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}

@@ -18,6 +18,7 @@ type Catalog struct {
 	cookiePrefix []cookieRule // longest prefix first
 	sigs         *signatures
 	listHash     [4]string // per category bit index: hash of its processor list
+	shown        []bool    // per processor: listed to visitors (clause 5.1)
 }
 
 type urlRule struct {
@@ -86,16 +87,52 @@ func Compile(ps []Processor, necessaryHosts []string) (*Catalog, error) {
 	if len(pats) > 0 {
 		c.sigs = buildSignatures(pats)
 	}
+	c.shown = make([]bool, len(ps))
+	for i := range c.shown {
+		c.shown[i] = true
+	}
+	c.hashLists()
+	return c, nil
+}
+
+// Show limits the processors listed to visitors (and so the lists whose
+// change asks for consent again) to ids — the site's own processors, as
+// its privacy policy names them. Every catalog processor is still blocked.
+func (c *Catalog) Show(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for i := range c.shown {
+		c.shown[i] = false
+	}
+	for _, id := range ids {
+		found := false
+		for i := range c.Processors {
+			if c.Processors[i].ID == id {
+				c.shown[i], found = true, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("processors: %q is not in the catalog (add it with a processor block)", id)
+		}
+	}
+	c.hashLists()
+	return nil
+}
+
+// Shown reports whether processor i is listed to visitors.
+func (c *Catalog) Shown(i int) bool { return c.shown[i] }
+
+func (c *Catalog) hashLists() {
 	for _, cat := range Optional {
 		h := sha256.New()
-		for i := range ps {
-			if ps[i].Category == cat {
-				fmt.Fprintf(h, "%s\x00%s\x00%s\n", ps[i].ID, ps[i].Company, ps[i].Country)
+		for i, p := range c.Processors {
+			if p.Category == cat && c.shown[i] {
+				fmt.Fprintf(h, "%s\x00%s\x00%s\n", p.ID, p.Company, p.Country)
 			}
 		}
 		c.listHash[catIndex(cat)] = hex.EncodeToString(h.Sum(nil))[:12]
 	}
-	return c, nil
 }
 
 func catIndex(c Category) int {

@@ -35,6 +35,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 		return writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 	case "banner":
 		return g.serveBanner(w, r, false)
+	case "lang":
+		return g.setLang(w, r)
 	case "settings":
 		return g.serveBanner(w, r, true)
 	}
@@ -162,6 +164,11 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 	switch req.Action {
 	case "accept-all":
 		granted, action = catalog.All, store.ActionAcceptAll
+		if r.Header.Get("Sec-GPC") == "1" {
+			// Global Privacy Control is a refusal of marketing: only an
+			// explicit switch in the second layer ("save") grants it.
+			granted &^= catalog.Marketing.Bit()
+		}
 	case "reject-all":
 		action = store.ActionRejectAll
 	case "save":
@@ -359,7 +366,7 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	body := g.cfg.Banner.Body(lang, v.granted(), ret, false)
+	body := g.cfg.Banner.Body(lang, v.granted(), ret, false, v.gpc)
 	if page {
 		head := g.cfg.Banner.Head(v.granted(), v.decided, lang)
 		w.Write([]byte("<!doctype html><html lang=\"" + lang + "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Cookie</title>"))
@@ -378,4 +385,23 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 // the cookie stricter).
 func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// setLang is the banner's language switch: it remembers the choice in a
+// cookie and sends the visitor back to the page (same origin only), which
+// then speaks that language. It works without JavaScript.
+func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) error {
+	l := r.URL.Query().Get("l")
+	if g.cfg.Banner.Lang(l) != l {
+		return writeError(w, http.StatusBadRequest, "unknown language")
+	}
+	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+		Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
+	ret := safeReturn(r.URL.Query().Get("return"))
+	if r.URL.Query().Get("return") == "" {
+		ret = refererPath(r)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+	return nil
 }

@@ -126,9 +126,11 @@ func (g *Gateway) Handler(next http.Handler) http.Handler {
 // visitor is what the gateway knows about the requester, from the cookie.
 type visitor struct {
 	state   consent.State
-	known   bool // the cookie verified: its consent ID can be reused
-	decided bool // ... and its decision still holds
-	lang    string
+	known    bool // the cookie verified: its consent ID can be reused
+	decided  bool // ... and its decision still holds
+	lang     string
+	explicit bool // lang is the visitor's own choice (the language switch)
+	gpc      bool // the browser sends Global Privacy Control
 }
 
 func (v *visitor) granted() catalog.Set {
@@ -139,7 +141,10 @@ func (v *visitor) granted() catalog.Set {
 }
 
 func (g *Gateway) visitor(r *http.Request) visitor {
-	v := visitor{lang: g.cfg.Banner.PickLang(r.Header.Get("Accept-Language"))}
+	v := visitor{lang: g.cfg.Banner.PickLang(r.Header.Get("Accept-Language")), gpc: r.Header.Get("Sec-GPC") == "1"}
+	if c, err := r.Cookie(LangCookie); err == nil && g.cfg.Banner.Lang(c.Value) == c.Value {
+		v.lang, v.explicit = c.Value, true
+	}
 	c, err := r.Cookie(consent.CookieName)
 	if err != nil {
 		return v
@@ -190,6 +195,10 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, next func(http.R
 }
 
 type servingKey struct{}
+
+// LangCookie remembers the banner language a visitor chose with the
+// switch; it is part of the consent interface itself (necessary).
+const LangCookie = "kelisim_lang"
 
 // wantsHTML reports whether r looks like a page load.
 func wantsHTML(r *http.Request) bool {

@@ -153,8 +153,10 @@ func (w *responseWriter) startRewrite() {
 	ret := w.r.URL.RequestURI()
 	// The banner speaks the page's language when it has one of ours,
 	// else the browser's.
+	// Order: the visitor's own switch, the page's <html lang>, the
+	// browser's Accept-Language, the default.
 	langFor := func(pageLang string) string {
-		if pageLang != "" && g.cfg.Banner.Lang(pageLang) == pageLang {
+		if !v.explicit && pageLang != "" && g.cfg.Banner.Lang(pageLang) == pageLang {
 			return pageLang
 		}
 		return v.lang
@@ -168,7 +170,7 @@ func (w *responseWriter) startRewrite() {
 			if v.decided {
 				return head, g.cfg.Banner.Reopen(lang, ascii)
 			}
-			return head, g.cfg.Banner.Body(lang, granted, ret, ascii)
+			return head, g.cfg.Banner.Body(lang, granted, ret, ascii, v.gpc)
 		},
 		Placeholder: func(proc int, pageLang string) string {
 			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret)

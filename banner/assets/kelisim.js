@@ -11,7 +11,11 @@
   var cfg = me ? me.dataset : {};
   var P = cfg.prefix || "/_consent/";
   var lang = cfg.lang || d.documentElement.lang || "kk";
-  var R = /*RULES*/[[], []];
+  // R: [[functional], [analytics], [marketing], [necessary]] patterns,
+  // "host" or "host/path-prefix".
+  var R = /*RULES*/["", "", "", ""].map(function (l) { return l ? l.split(" ") : []; });
+  function split(e) { var i = e.search(/[\/?]/); return i < 0 ? [e, ""] : [e.slice(0, i), e[i] === "?" ? "/" + e.slice(i) : e.slice(i)]; }
+  function onHost(h, host) { return h === host || h.slice(-host.length - 1) === "." + host; }
   var NAMES = ["functional", "analytics", "marketing"];
   var granted = 0;
   (cfg.granted || "").split(" ").forEach(function (c) { var i = NAMES.indexOf(c); if (i >= 0) granted |= 1 << i; });
@@ -30,19 +34,22 @@
     try { u = new URL(url, location.href); } catch (e) { return 0; }
     if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
     var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search, x;
-    for (var n = 0; n < R[1].length; n++) {
-      var e = R[1][n], sl = e.indexOf("/"), nh = sl < 0 ? e : e.slice(0, sl), np = sl < 0 ? "" : e.slice(sl);
-      if ((h === nh || h.slice(-nh.length - 1) === "." + nh) && pq.indexOf(np) === 0) return 0;
+    var n, c, best = -1, cat = 0, bestHost = 0;
+    for (n = 0; n < R[3].length; n++) {
+      var ne = split(R[3][n]);
+      if (onHost(h, ne[0]) && pq.indexOf(ne[1]) === 0) return 0;
     }
-    for (x = h; x; x = x.indexOf(".") < 0 ? "" : x.slice(x.indexOf(".") + 1)) {
-      var best = -1, cat = 0;
-      for (var i = 0; i < R[0].length; i++) {
-        var r = R[0][i];
-        if (r[0] === x && pq.indexOf(r[1]) === 0 && r[1].length > best) { best = r[1].length; cat = r[2]; }
+    // The most specific host wins, then the longest path prefix.
+    for (c = 0; c < 3; c++) {
+      for (n = 0; n < R[c].length; n++) {
+        var e = split(R[c][n]);
+        if (onHost(h, e[0]) && pq.indexOf(e[1]) === 0 &&
+            (e[0].length > bestHost || (e[0].length === bestHost && e[1].length > best))) {
+          bestHost = e[0].length; best = e[1].length; cat = 1 << c;
+        }
       }
-      if (best >= 0) return cat;
     }
-    return 0;
+    return cat;
   }
   function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
 
@@ -54,6 +61,22 @@
   w.gtag = w.gtag || function () { w.dataLayer.push(arguments); };
   w.ym = w.ym || function () { (w.ym.a = w.ym.a || []).push(arguments); };
   w.ym.l = w.ym.l || 1 * new Date();
+
+  // Google Consent Mode v2: the default, before any Google tag runs (this
+  // script is the first in <head>), from the visitor's current consent.
+  function gcmState() {
+    var g = function (b) { return allowed(b) ? "granted" : "denied"; };
+    return {
+      ad_storage: g(4), ad_user_data: g(4), ad_personalization: g(4),
+      analytics_storage: g(2), functionality_storage: g(1), personalization_storage: g(1),
+      security_storage: "granted"
+    };
+  }
+  if (cfg.gcm) {
+    var def = gcmState();
+    if (cfg.decided !== "1") def.wait_for_update = 500;
+    w.gtag("consent", "default", def);
+  }
 
   // Guards: elements and requests created by scripts at run time.
   var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
@@ -244,6 +267,7 @@
   function decided(res) {
     var before = granted;
     granted = bits((res.categories || []).join(" "));
+    if (cfg.gcm) w.gtag("consent", "update", gcmState());
     try { w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res })); } catch (e) {}
     if (before & ~granted) {
       // A category was withdrawn: scripts already running can only be
@@ -270,6 +294,15 @@
     post(action, cats).then(decided, function () { if (form) form.submit(); });
     return true;
   }
+  // Escape closes the second layer without deciding, focus back on its
+  // summary.
+  d.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var det = e.target.closest && e.target.closest("[data-consent-banner] details[open]");
+    if (!det) return;
+    det.open = false;
+    det.querySelector("summary").focus();
+  });
   d.addEventListener("click", function (e) {
     var t = e.target.closest ? e.target.closest("[data-consent-action],a[href='#consent-settings'],[data-consent-reopen]") : null;
     if (!t) return;

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+func evalBool(b *browser, js string) bool {
+	var v bool
+	b.run(chromedp.Evaluate(js, &v))
+	return v
+}
+
+func evalString(b *browser, js string) string {
+	var v string
+	b.run(chromedp.Evaluate(js, &v))
+	return v
+}
+
+// TestBannerLanguages: the page's language, then the browser's, then the
+// visitor's own switch (remembered across pages, without JavaScript too).
+func TestBannerLanguages(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	for path, want := range map[string]string{"/": "kk", "/ru/index.html": "ru"} {
+		b.run(chromedp.Navigate(gw + path))
+		b.settle()
+		if got := evalString(b, `document.querySelector('[data-consent-banner]').lang`); got != want {
+			t.Errorf("%s: banner in %q, want %q (the page's language)", path, got, want)
+		}
+	}
+	// The switch: English on a Kazakh page, remembered on the next page.
+	b.run(chromedp.Navigate(gw + "/"))
+	b.settle()
+	b.run(chromedp.Click(`[data-consent-banner] .kl-langs a[hreflang="en"]`, chromedp.ByQuery))
+	b.settle()
+	if got := evalString(b, `location.pathname + ' ' + document.querySelector('[data-consent-banner]').lang + ' ' + document.querySelector('#kl-title').textContent`); got != "/ en Cookies and your data" {
+		t.Errorf("after switching to English: %q", got)
+	}
+	b.run(chromedp.Navigate(gw + "/ru/contacts.html"))
+	b.settle()
+	if got := evalString(b, `document.querySelector('[data-consent-banner]').lang`); got != "en" {
+		t.Errorf("the chosen language was not remembered: %q", got)
+	}
+}
+
+// TestBannerAccessibility runs axe-core inside Chromium on both layers and
+// walks the keyboard path.
+func TestBannerAccessibility(t *testing.T) {
+	axe, err := os.ReadFile(filepath.Join(repoRoot, "e2e", ".axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core missing (test.sh installs it): %v", err)
+		}
+		t.Skip("axe-core not installed: run ./test.sh once")
+	}
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	for _, path := range []string{"/", "/ru/index.html"} {
+		b.run(chromedp.Navigate(gw + path))
+		b.settle()
+		b.run(chromedp.Evaluate(string(axe), nil))
+		for _, layer := range []string{"first", "second"} {
+			if layer == "second" {
+				b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.Sleep(200*time.Millisecond))
+			}
+			var res string
+			b.run(chromedp.Evaluate(`axe.run(document.querySelector('[data-consent-banner]'), {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
+				&res, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+			var violations []string
+			if err := json.Unmarshal([]byte(res), &violations); err != nil {
+				t.Fatalf("axe-core did not run: %q", res)
+			}
+			if len(violations) > 0 {
+				t.Errorf("%s, %s layer: axe-core violations: %v", path, layer, violations)
+			}
+		}
+	}
+
+	// The judge can fail: a control without a name is a violation.
+	var bad string
+	b.run(chromedp.Evaluate(`document.querySelector('[data-consent-banner]').insertAdjacentHTML('beforeend', '<button></button>'); axe.run(document.querySelector('[data-consent-banner]')).then(r => JSON.stringify(r.violations.map(v => v.id)))`,
+		&bad, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if !strings.Contains(bad, "button-name") {
+		t.Errorf("axe-core missed a nameless button: %s", bad)
+	}
+
+	// Keyboard: from the top of the page, Tab reaches every banner control
+	// early; Escape closes the second layer without deciding.
+	b.run(chromedp.Navigate(gw + "/"))
+	b.settle()
+	seen := map[string]bool{}
+	for i := 0; i < 12; i++ {
+		b.run(chromedp.KeyEvent("\t"))
+		seen[evalString(b, `(document.activeElement.getAttribute('data-consent-action') || document.activeElement.getAttribute('hreflang') || '')`)] = true
+	}
+	for _, want := range []string{"accept-all", "reject-all", "customize", "kk", "ru", "en"} {
+		if !seen[want] {
+			t.Errorf("Tab did not reach %q within 12 presses: %v", want, seen)
+		}
+	}
+	b.run(chromedp.Focus(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.KeyEvent("\r"), chromedp.Sleep(150*time.Millisecond))
+	if !evalBool(b, `document.querySelector('[data-consent-banner] details').open`) {
+		t.Fatal("Enter on customise did not open the second layer")
+	}
+	b.run(chromedp.KeyEvent("\t"), chromedp.KeyEvent(kbEscape), chromedp.Sleep(150*time.Millisecond))
+	if evalBool(b, `document.querySelector('[data-consent-banner] details').open`) || !evalBool(b, `!!document.querySelector('[data-consent-banner]')`) {
+		t.Error("Escape should close the second layer and decide nothing")
+	}
+	if got := evalString(b, `document.activeElement.getAttribute('data-consent-action') || ''`); got != "customize" {
+		t.Errorf("focus after Escape on %q, want the customise control", got)
+	}
+}
+
+const kbEscape = "\u001b"
+
+// TestBannerNoLayoutShift: the banner overlays; the page's cumulative
+// layout shift stays under 0.01.
+func TestBannerNoLayoutShift(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	for _, path := range []string{"/", "/news.html", "/ru/contacts.html"} {
+		b.run(chromedp.Navigate(gw+path), chromedp.Sleep(1500*time.Millisecond))
+		var cls float64
+		b.run(chromedp.Evaluate(`new Promise(r => { let s = 0; new PerformanceObserver(l => { for (const e of l.getEntries()) if (!e.hadRecentInput) s += e.value; }).observe({type: 'layout-shift', buffered: true}); setTimeout(() => r(s), 300); })`,
+			&cls, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if cls >= 0.01 {
+			t.Errorf("%s: cumulative layout shift %.4f", path, cls)
+		}
+		t.Logf("%s: CLS %.4f", path, cls)
+	}
+}
+
+// TestGoogleConsentMode: the default comes before any Google tag, all
+// denied until granted; a choice sends the update.
+func TestGoogleConsentMode(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw + "/"))
+	b.settle()
+	first := evalString(b, `JSON.stringify(Array.from(window.dataLayer[0]))`)
+	if !strings.HasPrefix(first, `["consent","default",{"ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied","analytics_storage":"denied"`) ||
+		!strings.Contains(first, `"wait_for_update":500`) {
+		t.Errorf("first dataLayer entry: %s", first)
+	}
+	b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
+		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+	upd := evalString(b, `JSON.stringify(Array.from(window.dataLayer).map(e => Array.from(e)).filter(e => e[0]==='consent' && e[1]==='update'))`)
+	if !strings.Contains(upd, `"analytics_storage":"granted"`) || !strings.Contains(upd, `"ad_storage":"denied"`) {
+		t.Errorf("update after granting analytics: %s", upd)
+	}
+	// A returning visitor's default already reflects the choice.
+	b.run(chromedp.Navigate(gw + "/news.html"))
+	b.settle()
+	if got := evalString(b, `JSON.stringify(Array.from(window.dataLayer[0]))`); !strings.Contains(got, `"analytics_storage":"granted"`) || strings.Contains(got, "wait_for_update") {
+		t.Errorf("returning visitor's default: %s", got)
+	}
+}
+
+// TestGlobalPrivacyControl: with Sec-GPC: 1 the banner says so, and
+// accept-all leaves marketing off; the record notes the signal.
+func TestGlobalPrivacyControl(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Sec-GPC": "1"}))
+	b.run(chromedp.Navigate(gw + "/"))
+	b.settle()
+	if !evalBool(b, `!!document.querySelector('[data-consent-banner] .kl-gpc')`) {
+		t.Error("the banner does not say the GPC signal is respected")
+	}
+	b.run(chromedp.Click(`[data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+	got := evalString(b, `window.kelisim.consent().join(' ')`)
+	if got != "functional analytics" {
+		t.Errorf("accept-all with GPC granted %q, want functional analytics", got)
+	}
+	var hist string
+	b.run(chromedp.Evaluate(`fetch('/_consent/consent').then(r => r.text())`, &hist, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if !strings.Contains(hist, `"gpc":true`) {
+		t.Errorf("the record does not note the GPC signal: %s", hist)
+	}
+}
+
+// TestPlaceholderLoadOnce: a blocked video shows its placeholder; "load
+// once" loads just that frame, without granting the category.
+func TestPlaceholderLoadOnce(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw + "/news.html"))
+	b.settle()
+	if b.requested("www.youtube.com") {
+		t.Fatal("video loaded before consent")
+	}
+	if !evalBool(b, `(function(){ var r = document.querySelector('iframe[data-consent-category]').getBoundingClientRect(); return r.width >= 300 && r.height >= 150; })()`) {
+		t.Error("the blocked video lost its size")
+	}
+	ok := evalBool(b, `(function(){ var f = document.querySelector('iframe[data-consent-category]'); var btn = f.contentDocument.querySelector('[data-consent-load-once]'); if (!btn) return false; btn.click(); return true; })()`)
+	if !ok {
+		t.Fatal("no load-once button in the placeholder")
+	}
+	b.run(chromedp.Sleep(800 * time.Millisecond))
+	if !b.requested("www.youtube.com") {
+		t.Error("load once did not load the video")
+	}
+	if got := evalString(b, `window.kelisim.consent().join(' ')`); got != "" {
+		t.Errorf("load once granted %q", got)
+	}
+}
