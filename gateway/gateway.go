@@ -125,7 +125,7 @@ func (g *Gateway) Handler(next http.Handler) http.Handler {
 
 // visitor is what the gateway knows about the requester, from the cookie.
 type visitor struct {
-	state   consent.State
+	state    consent.State
 	known    bool // the cookie verified: its consent ID can be reused
 	decided  bool // ... and its decision still holds
 	lang     string
