@@ -26,6 +26,9 @@ type Options struct {
 	Operator string
 	// PolicyURL links to the privacy policy.
 	PolicyURL string
+	// Contact is how to reach the operator about personal data (an
+	// e-mail address, a phone), shown in the banner.
+	Contact string
 	// DefaultLang is used when nothing else decides; "kk" if empty.
 	DefaultLang string
 	// Texts override built-in texts: language -> key -> text.
@@ -259,7 +262,7 @@ type langLink struct {
 }
 
 type view struct {
-	Lang, Prefix, PolicyURL, Return, CSS string
+	Lang, Prefix, PolicyURL, Return, CSS, Contact string
 	T                                    Texts
 	Body                                 string
 	Categories                           []categoryView
@@ -278,7 +281,7 @@ func (b *Banner) viewData(k renderKey) view {
 	v := view{
 		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
 		Body: fill(t["body"], "{operator}", op), GPC: k.gpc,
-		Return: returnMark, CSS: b.css.name,
+		Return: returnMark, CSS: b.css.name, Contact: b.opts.Contact,
 	}
 	for _, l := range b.langs {
 		v.Langs = append(v.Langs, langLink{Code: l, Name: b.texts[l]["name"], Current: l == k.lang})
@@ -319,7 +322,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
 <div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<a href="{{$.Prefix}}lang?l={{.Code}}&amp;return={{$.Return}}" hreflang="{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</a>{{end}}</nav></div>
-<p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a></p>
+<p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
 {{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <div class="kl-btns">
 <button type="submit" name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>

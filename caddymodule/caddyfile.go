@@ -34,6 +34,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    secret         <secret|{env.VAR}>
 //	    operator       <name shown in the banner>
 //	    policy_url     <url of the privacy policy>
+//	    contact        <how to reach the operator about personal data>
 //	    default_lang   kk|ru|en
 //	    necessary      <host[/path]...>
 //	    processors     <id...>
@@ -88,6 +89,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.Operator) {
 				return d.ArgErr()
 			}
+		case "contact":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.Contact = strings.Join(args, " ")
 		case "policy_url":
 			if !d.AllArgs(&h.PolicyURL) {
 				return d.ArgErr()

@@ -48,6 +48,10 @@ type Handler struct {
 	// PolicyURL links the banner to the privacy policy. Default: /privacy
 	PolicyURL string `json:"policy_url,omitempty"`
 
+	// Contact tells visitors how to reach the operator about their data
+	// (an e-mail address, a phone); shown in the banner.
+	Contact string `json:"contact,omitempty"`
+
 	// DefaultLang is the banner language when the visitor's browser asks
 	// for none of kk, ru, en. Default: kk
 	DefaultLang string `json:"default_lang,omitempty"`
@@ -108,7 +112,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		prefix = "/_consent/"
 	}
 	b, err := banner.New(banner.Options{Catalog: cat, Prefix: prefix, Operator: h.Operator,
-		PolicyURL: h.PolicyURL, DefaultLang: h.DefaultLang, Texts: h.Texts, GoogleConsentMode: h.GoogleConsentMode})
+		PolicyURL: h.PolicyURL, Contact: h.Contact, DefaultLang: h.DefaultLang, Texts: h.Texts, GoogleConsentMode: h.GoogleConsentMode})
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -212,5 +213,38 @@ func TestPlaceholderLoadOnce(t *testing.T) {
 	}
 	if got := evalString(b, `window.kelisim.consent().join(' ')`); got != "" {
 		t.Errorf("load once granted %q", got)
+	}
+}
+
+// TestBannerSmallScreensAndZoom: at 360 px wide and at 200% zoom the
+// banner fits the width, scrolls within itself, and both choices stay
+// reachable.
+func TestBannerSmallScreensAndZoom(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	for _, vp := range []struct {
+		name          string
+		width, height int64
+		scale         float64
+	}{{"360px phone", 360, 640, 2}, {"200% zoom", 640, 450, 2}} {
+		b.run(emulation.SetDeviceMetricsOverride(vp.width, vp.height, vp.scale, vp.width < 400))
+		b.run(chromedp.Navigate(gw + "/"))
+		b.settle()
+		fits := evalBool(b, `(function(){
+			var bn = document.querySelector('[data-consent-banner]'), r = bn.getBoundingClientRect();
+			return r.left >= 0 && r.right <= innerWidth && r.bottom <= innerHeight && r.top >= 0 && bn.scrollWidth <= bn.clientWidth + 1;
+		})()`)
+		if !fits {
+			t.Errorf("%s: the banner does not fit the viewport", vp.name)
+		}
+		for _, act := range []string{"accept-all", "reject-all", "customize"} {
+			visible := evalBool(b, `(function(){ var e = document.querySelector('[data-consent-banner] [data-consent-action="`+act+`"]');
+				e.scrollIntoView({block: 'nearest'}); var r = e.getBoundingClientRect();
+				var hit = document.elementFromPoint(r.left + r.width/2, r.top + r.height/2);
+				return r.width > 0 && r.top >= 0 && r.bottom <= innerHeight && (hit === e || e.contains(hit)); })()`)
+			if !visible {
+				t.Errorf("%s: %s cannot be reached", vp.name, act)
+			}
+		}
 	}
 }
