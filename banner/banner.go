@@ -263,11 +263,11 @@ type langLink struct {
 
 type view struct {
 	Lang, Prefix, PolicyURL, Return, CSS, Contact string
-	T                                    Texts
-	Body                                 string
-	Categories                           []categoryView
-	Langs                                []langLink
-	GPC                                  bool
+	T                                             Texts
+	Body                                          string
+	Categories                                    []categoryView
+	Langs                                         []langLink
+	GPC                                           bool
 	// Placeholder fields.
 	Processor, Category, CategoryID, Blocked, Allow string
 }
