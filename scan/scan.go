@@ -1,0 +1,294 @@
+// Package scan crawls a site the way an operator setting up Kelisim needs:
+// it lists every third-party script, frame, pixel, link and inline loader
+// the pages carry, and the tracker cookies the server sets, by processor
+// and category — and marks the third-party hosts the catalog does not
+// know, which are candidates for a processor block. It parses whole
+// documents with goquery; the gateway's hot path never does.
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+// Options configure a scan.
+type Options struct {
+	Catalog *catalog.Catalog
+	// MaxPages bounds the crawl (default 30).
+	MaxPages int
+	Client   *http.Client
+}
+
+// Finding is one third-party resource (or tracker cookie) of the site.
+type Finding struct {
+	Kind      string   `json:"kind"` // script, inline, frame, pixel, link, media, cookie
+	URL       string   `json:"url"`  // the resource, the cookie name, or an inline excerpt
+	Host      string   `json:"host,omitempty"`
+	Processor string   `json:"processor,omitempty"` // catalog id; empty if unknown
+	Category  string   `json:"category,omitempty"`
+	Country   string   `json:"country,omitempty"`
+	Pages     []string `json:"pages"`
+}
+
+// Report is the result of a scan.
+type Report struct {
+	Start    string    `json:"start"`
+	Pages    []string  `json:"pages"`
+	Findings []Finding `json:"findings"`
+	Errors   []string  `json:"errors,omitempty"`
+}
+
+// Scan crawls start and the same-site pages it links to.
+func Scan(ctx context.Context, start string, o Options) (*Report, error) {
+	u, err := url.Parse(start)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("scan: %q is not an http(s) URL", start)
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 30
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+	s := &scanner{o: o, site: siteOf(u.Hostname()), seen: map[string]bool{}, found: map[string]*Finding{}}
+	rep := &Report{Start: u.String()}
+	queue := []*url.URL{u}
+	s.seen[pageKey(u)] = true
+	for len(queue) > 0 && len(rep.Pages) < o.MaxPages {
+		p := queue[0]
+		queue = queue[1:]
+		links, err := s.page(ctx, p)
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		rep.Pages = append(rep.Pages, p.String())
+		for _, l := range links {
+			if k := pageKey(l); !s.seen[k] {
+				s.seen[k] = true
+				queue = append(queue, l)
+			}
+		}
+	}
+	for _, f := range s.found {
+		rep.Findings = append(rep.Findings, *f)
+	}
+	sort.Slice(rep.Findings, func(i, j int) bool {
+		a, b := rep.Findings[i], rep.Findings[j]
+		if (a.Processor == "") != (b.Processor == "") {
+			return a.Processor != ""
+		}
+		if a.Processor != b.Processor {
+			return a.Processor < b.Processor
+		}
+		return a.Kind+a.URL < b.Kind+b.URL
+	})
+	return rep, nil
+}
+
+type scanner struct {
+	o     Options
+	site  string // registrable domain of the start URL: first party
+	seen  map[string]bool
+	found map[string]*Finding
+}
+
+func siteOf(host string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
+}
+
+func pageKey(u *url.URL) string {
+	c := *u
+	c.Fragment = ""
+	return c.String()
+}
+
+func (s *scanner) page(ctx context.Context, u *url.URL) ([]*url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "kelisim-scan")
+	res, err := s.o.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	for _, c := range res.Cookies() {
+		if p := s.o.Catalog.MatchCookie(c.Name); p >= 0 {
+			s.add("cookie", c.Name, "", p, u)
+		}
+	}
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		return nil, nil
+	}
+	doc, err := goquery.NewDocumentFromReader(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	s.elements(doc.Selection, u)
+	// <noscript> content is text to a scripting parser; with JavaScript off
+	// it loads, so it is read as markup too.
+	doc.Find("noscript").Each(func(_ int, n *goquery.Selection) {
+		if inner, err := goquery.NewDocumentFromReader(strings.NewReader(n.Text())); err == nil {
+			s.elements(inner.Selection, u)
+		}
+	})
+	var links []*url.URL
+	doc.Find("a[href]").Each(func(_ int, a *goquery.Selection) {
+		href, _ := a.Attr("href")
+		l, err := u.Parse(strings.TrimSpace(href))
+		if err != nil || (l.Scheme != "http" && l.Scheme != "https") || l.Hostname() != u.Hostname() {
+			return
+		}
+		l.Fragment = ""
+		links = append(links, l)
+	})
+	return links, nil
+}
+
+var kinds = []struct{ sel, attr, kind string }{
+	{"script[src]", "src", "script"},
+	{"iframe[src], frame[src]", "src", "frame"},
+	{"img[src]", "src", "pixel"},
+	{"link[href]", "href", "link"},
+	{"video[src], audio[src], source[src], embed[src], track[src]", "src", "media"},
+	{"object[data]", "data", "media"},
+}
+
+func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
+	for _, k := range kinds {
+		sel.Find(k.sel).Each(func(_ int, e *goquery.Selection) {
+			v, _ := e.Attr(k.attr)
+			if k.kind == "link" && !loads(e.AttrOr("rel", "")) {
+				return
+			}
+			ref, err := page.Parse(strings.TrimSpace(v))
+			if err != nil || (ref.Scheme != "http" && ref.Scheme != "https") {
+				return
+			}
+			host := ref.Hostname()
+			p := s.o.Catalog.MatchURL(ref.String())
+			if p < 0 && siteOf(host) == s.site {
+				return // first party, not a processor
+			}
+			s.add(k.kind, ref.String(), host, p, page)
+		})
+	}
+	sel.Find("script:not([src])").Each(func(_ int, e *goquery.Selection) {
+		body := e.Text()
+		var st catalog.SigState
+		s.o.Catalog.ScanInline(&st, []byte(body))
+		for _, p := range st.Matched {
+			s.add("inline", excerpt(body), "", p, page)
+		}
+	})
+}
+
+// loads reports whether a link relation fetches or connects.
+func loads(rel string) bool {
+	for _, r := range strings.Fields(strings.ToLower(rel)) {
+		switch r {
+		case "stylesheet", "preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "prerender", "icon", "manifest":
+			return true
+		}
+	}
+	return false
+}
+
+func excerpt(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+func (s *scanner) add(kind, what, host string, proc int, page *url.URL) {
+	f := Finding{Kind: kind, URL: what, Host: host}
+	key := kind + " " + what
+	if proc >= 0 {
+		p := s.o.Catalog.Processors[proc]
+		f.Processor, f.Category, f.Country = p.ID, string(p.Category), p.Country
+		if kind == "inline" {
+			key = "inline " + p.ID // one line per processor's inline loader
+		}
+	}
+	if old, ok := s.found[key]; ok {
+		if len(old.Pages) < 5 && !contains(old.Pages, page.Path) {
+			old.Pages = append(old.Pages, page.Path)
+		}
+		return
+	}
+	f.Pages = []string{page.Path}
+	s.found[key] = &f
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteText prints the report for a terminal.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Scanned %d page(s) from %s\n\n", len(r.Pages), r.Start)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESSOR\tCATEGORY\tCOUNTRY\tKIND\tWHAT\tPAGES")
+	for _, f := range r.Findings {
+		proc, cat := f.Processor, f.Category
+		if proc == "" {
+			proc, cat = "UNKNOWN", "-"
+		}
+		country := f.Country
+		if country == "" {
+			country = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", proc, cat, country, f.Kind, f.URL, strings.Join(f.Pages, " "))
+	}
+	tw.Flush()
+	unknown := map[string]bool{}
+	for _, f := range r.Findings {
+		if f.Processor == "" && f.Host != "" {
+			unknown[f.Host] = true
+		}
+	}
+	if len(unknown) > 0 {
+		hosts := make([]string, 0, len(unknown))
+		for h := range unknown {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		fmt.Fprintf(w, "\nThird-party hosts the catalog does not know (not blocked; add a processor block if they track):\n  %s\n", strings.Join(hosts, "\n  "))
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "error:", e)
+	}
+}
+
+// WriteJSON prints the report as JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
