@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"crypto/sha256"
+	"math/bits"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -135,17 +136,8 @@ func (c *Catalog) hashLists() {
 	}
 }
 
-func catIndex(c Category) int {
-	switch c {
-	case Functional:
-		return 1
-	case Analytics:
-		return 2
-	case Marketing:
-		return 3
-	}
-	return 0
-}
+// catIndex numbers categories 0 (necessary) to 3 (marketing).
+func catIndex(c Category) int { return bits.Len8(uint8(c.Bit())) }
 
 // ListHash identifies the processor list of a category, so that a consent
 // given before the list changed can be recognised as stale.
