@@ -2,9 +2,9 @@ package catalog
 
 import (
 	"crypto/sha256"
-	"math/bits"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"sort"
 	"strings"
 )
