@@ -46,6 +46,9 @@ func buildSignatures(pats []sigPattern) *signatures {
 	for _, p := range pats {
 		for i := 0; i < len(p.text); i++ {
 			if c := p.text[i]; s.class[c] == 0 {
+				if s.classes >= skipClass {
+					panic("catalog: too many distinct signature bytes")
+				}
 				s.class[c] = uint8(s.classes)
 				s.classes++
 			}
@@ -80,6 +83,12 @@ func buildSignatures(pats []sigPattern) *signatures {
 	if len(nodes) > 1<<16 {
 		panic("catalog: too many signature states")
 	}
+	// Fold normalisation into the class table: whitespace is skipped,
+	// double quote and backtick read as the single quote.
+	for _, c := range []byte(" \t\n\r\f") {
+		s.class[c] = skipClass
+	}
+	s.class['"'], s.class['`'] = s.class['\''], s.class['\'']
 	fail := make([]int, len(nodes))
 	s.next = make([]uint16, len(nodes)*s.classes)
 	s.out = make([][]int, len(nodes))
@@ -122,6 +131,9 @@ func appendUnique(xs []int, x int) []int {
 	return append(xs, x)
 }
 
+// skipClass marks bytes the scan ignores (whitespace).
+const skipClass = 255
+
 // SigState is the position of a streaming signature scan. The zero value
 // is the start. It carries the processors matched so far.
 type SigState struct {
@@ -140,13 +152,11 @@ func (c *Catalog) ScanInline(st *SigState, b []byte) {
 	}
 	state := int(st.state)
 	for _, ch := range b {
-		switch ch {
-		case ' ', '\t', '\n', '\r', '\f':
+		c := s.class[ch]
+		if c == skipClass {
 			continue
-		case '"', '`':
-			ch = '\''
 		}
-		state = int(s.next[state*s.classes+int(s.class[ch])])
+		state = int(s.next[state*s.classes+int(c)])
 		if o := s.out[state]; o != nil {
 			for _, p := range o {
 				st.Matched = appendUnique(st.Matched, p)
