@@ -217,10 +217,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 // Flush writes through what the rewriter has decided and flushes.
 func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
-		if w.status == 0 {
-			return
-		}
-		w.decide(w.status, []byte{})
+		// Without a Content-Type the decision waits for the first bytes
+		// to sniff; a flush before them has nothing to send anyway.
+		return
 	}
 	if w.rw != nil && w.dec == nil {
 		w.rw.Flush()
