@@ -307,7 +307,8 @@ func siteWith(t *testing.T, pages map[string]string) string {
 	return gw
 }
 
-const liveInternetPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>LI</title></head><body>
+const liveInternetPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>LI</title>
+<style>@import url("https://fonts.googleapis.com/css2?family=Roboto&display=swap"); h1 { color: #123; }</style></head><body>
 <h1 id="h">Заголовок страницы</h1>
 <!--LiveInternet counter--><script type="text/javascript">
 document.write('<a href="//www.liveinternet.ru/click" target="_blank"><img src="//counter.yadro.ru/hit?t52.6;r' +
@@ -342,6 +343,9 @@ func TestBrowserActivationKeepsThePage(t *testing.T) {
 	}
 	if !b.requested("counter.yadro.ru") {
 		t.Error("the counter did not run after consent")
+	}
+	if !b.requested("fonts.googleapis.com") {
+		t.Error("the style sheet's @import did not load after consent")
 	}
 }
 

@@ -47,6 +47,14 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			if w.noscript > 0 {
 				w.noscript--
 			}
+		case kStyle:
+			if w.swallowStyleEnd {
+				// The style sheet went out as a <script>: close that.
+				w.swallowStyleEnd = false
+				flushTo(k)
+				w.write([]byte("</script>"))
+				*from = next
+			}
 		case kSVG, kMath:
 			w.pop(true)
 		case kIntegration, kTitle:
@@ -122,6 +130,11 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	switch kd {
 	case kScript:
 		return w.script(b, k, from, kd, kinds[kd].urlAttrs)
+	case kStyle:
+		if isCSS(t, tb) {
+			w.hold(b, k, from, kStyle)
+			return -1
+		}
 	case kFrameset:
 		// A frameset page has no body to show a banner in; markup before
 		// <frameset> would even cancel the frames.
@@ -168,16 +181,35 @@ func (w *Writer) script(b []byte, k int, from *int, kd kind, attrs []string) int
 		w.mode, w.rawName, w.escState = modeScript, "script", escNone
 		return next
 	}
+	w.hold(b, k, from, kScript)
+	return -1
+}
+
+// hold starts holding the element whose start tag w.t is at b[k]: an
+// inline script, or a style sheet (which can @import or url() a
+// processor, Google Fonts the common case), read to its end tag.
+func (w *Writer) hold(b []byte, k int, from *int, kd kind) {
+	t := &w.t
 	w.write(b[*from:k])
 	*from = k
 	w.heldTag.end = false
 	w.heldTag.nameStart, w.heldTag.nameEnd = t.nameStart, t.nameEnd
 	w.heldTag.length = t.length
 	w.heldTag.attrs = append(w.heldTag.attrs[:0], t.attrs...)
-	w.mode, w.rawName, w.escState = modeHeld, "script", escNone
-	w.heldStart, w.heldScan = k, next
+	w.heldKind = kd
+	w.mode, w.rawName, w.escState = modeHeld, kinds[kd].name, escNone
+	w.heldStart, w.heldScan = k, k+t.length
 	w.sig.Reset()
-	return -1
+}
+
+// isCSS reports whether a <style> is a style sheet the browser applies.
+func isCSS(t *tag, tb []byte) bool {
+	a := t.find(tb, "type")
+	if a == nil || a.valStart < 0 {
+		return true
+	}
+	v := strings.ToLower(strings.TrimSpace(decode(tb[a.valStart:a.valEnd])))
+	return v == "" || strings.HasPrefix(v, "text/css")
 }
 
 // held continues reading the held inline script whose tag starts at
@@ -191,9 +223,9 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 		if end-w.heldStart <= MaxHeldScript {
 			return false, w.heldStart
 		}
-		w.warn("inline script longer than 512 KiB let through without looking for tracker loaders past that point")
+		w.warn("inline " + w.rawName + " longer than 512 KiB let through without looking for trackers past that point")
 		w.write(b[w.heldStart:end])
-		w.mode = modeScript
+		w.mode = w.heldMode()
 		return true, end
 	}
 	tb := b[w.heldStart : w.heldStart+w.heldTag.length]
@@ -201,19 +233,39 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 	for _, p := range w.sig.Matched {
 		cats |= w.pol.Catalog.Category(p).Bit()
 	}
+	body := b[w.heldStart+w.heldTag.length : end]
 	if cats != 0 && !w.pol.Granted.Has(cats) {
-		w.scratch = w.neutralize(w.scratch[:0], tb, &w.heldTag, kScript, nil, cats, w.sig.Matched)
+		kd := w.heldKind
+		if kd == kStyle && ok && indexFold(body, "</script") < 0 {
+			// Browsers' preload scanners fetch a <style>'s @import even
+			// with a type that disables it: the sheet travels as an inert
+			// <script type="text/plain" data-consent-style>, end tag
+			// included, and the client makes it a <style> again.
+			w.scratch = append(w.scratch[:0], "<script"...)
+			w.scratch = w.neutralizeAttrs(w.scratch, tb, &w.heldTag, kd, nil, cats, w.sig.Matched, true)
+			w.swallowStyleEnd = true
+		} else {
+			w.scratch = w.neutralize(w.scratch[:0], tb, &w.heldTag, kd, nil, cats, w.sig.Matched)
+		}
 		w.write(w.scratch)
-		w.write(b[w.heldStart+w.heldTag.length : end])
+		w.write(body)
 	} else {
 		w.write(b[w.heldStart:end])
 	}
 	if ok {
 		w.mode = modeData
 	} else {
-		w.mode = modeScript
+		w.mode = w.heldMode()
 	}
 	return true, end
+}
+
+// heldMode is the streaming mode that continues a held element.
+func (w *Writer) heldMode() mode {
+	if w.heldKind == kStyle {
+		return modeRaw
+	}
+	return modeScript
 }
 
 // gate classifies the element w.t by its URL attributes and, if it belongs
@@ -315,14 +367,24 @@ func decode(v []byte) string {
 // attributes, and data-consent-category / data-consent-processor say what
 // consent brings it back. Everything else keeps its original bytes.
 func (w *Writer) neutralize(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int) []byte {
+	buf = append(buf, '<')
+	buf = append(buf, tb[t.nameStart:t.nameEnd]...)
+	return w.neutralizeAttrs(buf, tb, t, kd, attrs, cats, procs, false)
+}
+
+// neutralizeAttrs appends what follows the tag name of a neutralised tag;
+// asStyle marks a style sheet carried in a <script> (its attributes are
+// kept as they are, for the <style> it becomes again).
+func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int, asStyle bool) []byte {
 	w.blockedCounts++
 	if w.pol.OnBlock != nil && len(procs) > 0 {
 		w.pol.OnBlock(procs[0])
 	}
-	buf = append(buf, '<')
-	buf = append(buf, tb[t.nameStart:t.nameEnd]...)
-	if kd == kScript {
+	if kd == kScript || kd == kStyle {
 		buf = append(buf, ` type="text/plain"`...)
+	}
+	if asStyle {
+		buf = append(buf, ` data-consent-style`...)
 	}
 	buf = append(buf, ` data-consent-category="`...)
 	buf = append(buf, cats.String()...)
@@ -345,7 +407,8 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, kd kind, attrs []string, cat
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		an := tb[a.nameStart:a.nameEnd]
-		rename := isOneOf(an, attrs) || (kd == kScript && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs)))
+		rename := isOneOf(an, attrs) || (kd == kScript && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs))) ||
+			(kd == kStyle && equalFoldASCII(an, "type"))
 		if !rename {
 			continue
 		}

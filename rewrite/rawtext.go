@@ -19,8 +19,8 @@ func isEndDelim(c byte) bool { return isSpace(c) || c == '/' || c == '>' }
 // Without ok, next is the first byte that needs more input to decide;
 // everything before it is plain raw text.
 func (w *Writer) rawEnd(b []byte, i int, eof bool) (next int, ok bool) {
-	script := w.mode != modeRaw
 	name := w.rawName
+	script := w.mode != modeRaw && name == "script"
 	for {
 		var k int
 		if script && w.escState != escNone {

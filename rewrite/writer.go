@@ -78,8 +78,12 @@ type Writer struct {
 	escState  uint8  // script data escape state
 	heldStart int    // modeHeld: offset of the held <script> in the buffer
 	heldScan  int    // modeHeld: offset scanned so far
-	heldTag   tag    // modeHeld: the script start tag
-	sig       catalog.SigState
+	heldTag   tag    // modeHeld: the held element's start tag
+	heldKind  kind   // modeHeld: kScript or kStyle
+	// swallowStyleEnd: a held style sheet went out as a <script>; its
+	// </style> end tag is written as </script>.
+	swallowStyleEnd bool
+	sig             catalog.SigState
 
 	// Document structure.
 	document      bool // saw a doctype, <html>, <head> or <body>

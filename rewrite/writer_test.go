@@ -11,6 +11,7 @@ import (
 func testCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	c, err := catalog.Compile([]catalog.Processor{
+		{ID: "google-fonts", Category: catalog.Functional, URLs: []string{"fonts.googleapis.com"}},
 		{ID: "yandex-metrica", Category: catalog.Analytics, URLs: []string{"mc.yandex.ru"}, Snippets: []string{"ym(12345,'init'"}},
 		{ID: "meta-pixel", Category: catalog.Marketing, URLs: []string{"connect.facebook.net", "www.facebook.com/tr"}, Snippets: []string{"fbq('init'"}},
 		{ID: "youtube", Category: catalog.Marketing, URLs: []string{"www.youtube.com/embed/"}},
@@ -61,6 +62,12 @@ func TestRewriteBasics(t *testing.T) {
 		{"script string end", `<script>var s="<\/script>";</script>ym(12345,'init')<p>`, `<script>var s="<\/script>";</script>ym(12345,'init')<p>`},
 		{"svg self-closing script", `<svg><script href="/local.js"/></svg><script src="https://mc.yandex.ru/t.js"></script>`,
 			`<svg><script href="/local.js"/></svg><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="https://mc.yandex.ru/t.js"></script>`},
+		{"style import", `<style>@import url("https://fonts.googleapis.com/css2?family=Roboto");body{font-family:Roboto}</style><style>p{color:red}</style>`,
+			`<script type="text/plain" data-consent-style data-consent-category="functional" data-consent-processor="google-fonts">@import url("https://fonts.googleapis.com/css2?family=Roboto");body{font-family:Roboto}</script><style>p{color:red}</style>`},
+		{"style with type", `<STYLE type="text/css" media=screen>.x{background:url(//mc.yandex.ru/watch/1)}</STYLE>`,
+			`<script type="text/plain" data-consent-style data-consent-category="analytics" data-consent-processor="yandex-metrica" data-type="text/css" media=screen>.x{background:url(//mc.yandex.ru/watch/1)}</script>`},
+		{"style holding </script>", `<style>/*</script>*/@import "https://fonts.googleapis.com/x";</style>`,
+			`<style type="text/plain" data-consent-category="functional" data-consent-processor="google-fonts">/*</script>*/@import "https://fonts.googleapis.com/x";</style>`},
 		{"frameset", `<html><head></head><frameset><frame src="/a"></frameset></html>`, `<html><head><!--HEAD--></head><frameset><frame src="/a"></frameset></html>`},
 		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
 			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},

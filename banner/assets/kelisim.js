@@ -220,19 +220,20 @@
   function enable(el) {
     if (el.tagName !== "SCRIPT") {
       if (el.tagName === "IFRAME") el.removeAttribute("srcdoc");
+      if (el.tagName === "STYLE") el.removeAttribute("type"); // a data-type comes back in restore
       restore(el);
       return Promise.resolve();
     }
     var type = el.getAttribute("data-type");
-    var s = d.createElement("script");
+    var s = d.createElement(el.hasAttribute("data-consent-style") ? "style" : "script");
     for (var i = 0; i < el.attributes.length; i++) {
       var a = el.attributes[i];
-      if (a.name !== "type") sa.call(s, a.name, a.value);
+      if (a.name !== "type" && a.name !== "data-consent-style") sa.call(s, a.name, a.value);
     }
     if (type) sa.call(s, "type", type);
     restore(s);
     if (type) sa.call(s, "type", type);
-    s.text = el.text;
+    s.textContent = el.text;
     var wait = s.src && !el.hasAttribute("async") && !el.hasAttribute("defer");
     var p = new Promise(function (ok) {
       if (!wait) return ok();
