@@ -158,16 +158,14 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// Close processes what is left at the end of the body: an unfinished
-// construct is written as it is (an unfinished held script is still
-// classified), and a document that never opened its body gets the banner
-// at the end.
+// Close processes what is left at the end of the body. A document that
+// never opened its body gets the banner at the end — before any
+// unfinished construct in the carry (a tag cut off by the end of the
+// page, an unclosed comment or script): written after it, the injection
+// would complete a tag the browser drops, or vanish into the comment.
+// The unfinished construct is then written as it is (an unfinished held
+// script is still classified).
 func (w *Writer) Close() error {
-	if len(w.carry) > 0 {
-		keep := w.scan(w.carry, true)
-		w.write(w.carry[keep:])
-		w.carry = w.carry[:0]
-	}
 	if w.document {
 		if !w.headInjected {
 			w.injectHead()
@@ -176,6 +174,11 @@ func (w *Writer) Close() error {
 			w.bodyInjected = true
 			w.write(w.body())
 		}
+	}
+	if len(w.carry) > 0 {
+		keep := w.scan(w.carry, true)
+		w.write(w.carry[keep:])
+		w.carry = w.carry[:0]
 	}
 	return w.err
 }
@@ -312,7 +315,27 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					if !eof {
 						w.warn("tag longer than 1 MiB passed through unexamined")
 					}
+					if w.noscript > 0 && w.pol.Granted != catalog.All {
+						// See escapedTag: the unfinished tag is dropped
+						// with scripting off, text up to "</noscript" with
+						// it on.
+						flush(k)
+						w.write(escapeNoscript(b[k:]))
+						from = len(b)
+					}
 					i = len(b)
+					break
+				}
+				if w.noscript > 0 && w.pol.Granted != catalog.All && !w.t.end && indexFold(b[k:k+w.t.length], "</noscript") >= 0 {
+					// With scripting on, noscript content is text up to the
+					// first "</noscript", even inside this tag's attribute:
+					// what follows it would be live markup. Writing that
+					// "<" as "&lt;" keeps the attribute's value (entities
+					// are decoded there) and makes both readings agree.
+					flush(k)
+					end := k + w.t.length
+					w.escapedTag(b[k:end], eof)
+					from, i = end, end
 					break
 				}
 				next := w.handleTag(b, k, &from, eof)
@@ -427,4 +450,38 @@ func indexFold(b []byte, needle string) int {
 		i++
 	}
 	return -1
+}
+
+// escapedTag handles a tag inside <noscript> whose bytes hold
+// "</noscript": it writes the tag with those "<" as "&lt;", gated like any
+// tag (a script's body then streams as usual).
+func (w *Writer) escapedTag(tb []byte, eof bool) {
+	esc := escapeNoscript(tb)
+	if !parseTag(esc, &w.t) {
+		w.write(esc)
+		return
+	}
+	from := 0
+	if w.handleTag(esc, 0, &from, eof) < 0 {
+		// An inline script: its body streams as usual (with scripting off
+		// it never runs).
+		w.mode = modeScript
+	}
+	w.write(esc[from:])
+}
+
+// escapeNoscript returns tb with the "<" of every "</noscript" after its
+// first byte written as "&lt;".
+func escapeNoscript(tb []byte) []byte {
+	esc := make([]byte, 0, len(tb)+8)
+	esc = append(esc, tb[0])
+	for rest := tb[1:]; ; {
+		j := indexFold(rest, "</noscript")
+		if j < 0 {
+			return append(esc, rest...)
+		}
+		esc = append(esc, rest[:j]...)
+		esc = append(esc, "&lt;"...)
+		rest = rest[j+1:]
+	}
 }
