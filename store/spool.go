@@ -25,6 +25,7 @@ type Spooled struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
+	drainMu sync.Mutex // one replay at a time (the loop, or an erase)
 	file    *os.File
 	pending []Record // what the file holds, in order
 	down    bool
@@ -75,6 +76,16 @@ func (s *Spooled) load() error {
 	if err != nil {
 		return fmt.Errorf("consent spool: %w", err)
 	}
+	if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
+		// A torn last line (a crash or a full disk mid-write): its visitor
+		// was never answered. Cut it off, or the next record appended
+		// would be glued to it and lost too.
+		s.log.Error("consent spool: dropping a torn last line", "path", s.path, "bytes", len(b)-1-i)
+		if err := os.Truncate(s.path, int64(i+1)); err != nil {
+			return fmt.Errorf("consent spool: %w", err)
+		}
+		b = b[:i+1]
+	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -85,7 +96,7 @@ func (s *Spooled) load() error {
 		}
 		s.pending = append(s.pending, r)
 	}
-	return nil
+	return sc.Err()
 }
 
 // Depth is how many records wait in the spool.
@@ -172,6 +183,8 @@ func (s *Spooled) drainLoop(ctx context.Context) {
 // drainOnce replays the pending records in order; it reports whether the
 // spool is now empty.
 func (s *Spooled) drainOnce(ctx context.Context) bool {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
 	s.mu.Lock()
 	batch := append([]Record(nil), s.pending...)
 	s.mu.Unlock()

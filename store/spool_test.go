@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -101,5 +102,60 @@ func TestSpoolLosesNothingAcrossOutageAndRestart(t *testing.T) {
 	days, _ := emb.Days(ctx, time.Now().Add(-time.Hour), time.Now())
 	if len(days) != 1 || days[0].Total != 90 {
 		t.Errorf("aggregates counted %+v, want 90 once each", days)
+	}
+}
+
+func TestSpoolEraseDuringDrainAndTornLine(t *testing.T) {
+	dir := t.TempDir()
+	emb, err := OpenEmbedded(filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	inner := &flaky{Embedded: emb}
+	inner.down.Store(true)
+	path := filepath.Join(dir, "spool.jsonl")
+	s, err := NewSpooled(inner, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i := range 300 {
+		s.Append(ctx, Record{ID: fmt.Sprintf("d%03d", i), ConsentID: fmt.Sprintf("c%03d", i), Time: time.Now(), Action: ActionRejectAll})
+	}
+	inner.down.Store(false)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s.Erase(ctx, fmt.Sprintf("c%03d", 290+i%10), Record{ID: fmt.Sprintf("p%d", i), ConsentID: "h", Time: time.Now(), Action: ActionWithdraw})
+		}(i)
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Depth() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 290 {
+		if h, _ := emb.History(ctx, fmt.Sprintf("c%03d", i)); len(h) != 1 {
+			t.Fatalf("record c%03d lost while erasing during a drain", i)
+		}
+	}
+	s.Close()
+
+	// A torn last line is cut off, and the next record is not lost with it.
+	os.WriteFile(path, []byte(`{"record_id":"t1","id":"x1","action":"accept-all"}`+"\n"+`{"record_id":"t2","id":"x`), 0o600)
+	inner.down.Store(true)
+	s, err = NewSpooled(inner, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Append(ctx, Record{ID: "t3", ConsentID: "x3", Time: time.Now(), Action: ActionCustom})
+	s.Close()
+	s, _ = NewSpooled(inner, path, nil)
+	defer s.Close()
+	if d := s.Depth(); d != 2 {
+		t.Errorf("after a torn line and one more append the spool holds %d records, want 2", d)
 	}
 }
