@@ -143,11 +143,17 @@ func (b *Banner) PickLang(acceptLanguage string) string {
 
 // Head returns the markup injected early in <head>: the stylesheet and the
 // client script, with the visitor's state in data attributes.
-func (b *Banner) Head(granted catalog.Set, decided bool, lang string) []byte {
+// nonce, if the page's Content-Security-Policy has one, is put on both
+// tags so the policy lets them load.
+func (b *Banner) Head(granted catalog.Set, decided bool, lang, nonce string) []byte {
 	var s strings.Builder
-	s.WriteString(`<link rel="stylesheet" href="`)
+	na := ""
+	if nonce != "" {
+		na = ` nonce="` + html.EscapeString(nonce) + `"`
+	}
+	s.WriteString(`<link rel="stylesheet"` + na + ` href="`)
 	s.WriteString(b.opts.Prefix + b.css.name)
-	s.WriteString(`"><script src="`)
+	s.WriteString(`"><script` + na + ` src="`)
 	s.WriteString(b.opts.Prefix + b.js.name)
 	s.WriteString(`" data-prefix="`)
 	s.WriteString(html.EscapeString(b.opts.Prefix))

@@ -127,6 +127,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.gw, err = gateway.New(gateway.Config{
 		Catalog: cat, Banner: b, Store: app.(*App).store(), Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
+		ClientIP: func(r *http.Request) string {
+			// Caddy's client IP honours the server's trusted_proxies.
+			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+			return ip
+		},
 		Metrics: newMetrics(ctx),
 	})
 	if err != nil {

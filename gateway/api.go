@@ -322,6 +322,15 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 	if !sameOrigin(r) {
 		return writeError(w, http.StatusForbidden, "cross-site request refused")
 	}
+	if !g.limiter.allow(g.clientHint(r, "rate"), consent.Now()) {
+		w.Header().Set("Retry-After", "60")
+		return writeError(w, http.StatusTooManyRequests, "too many requests from this address; try again in a minute")
+	}
+	// The withdrawal itself takes effect at once, whatever the store says:
+	// the consent cookie and the tracker cookies go first.
+	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
+	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All))
 	v := g.visitor(r)
 	erased := 0
 	var idOut *string
@@ -334,14 +343,11 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			g.metrics.StoreError()
 			g.log.Error("erasing consent records failed", "consent_id", id, "error", err)
-			return writeError(w, http.StatusServiceUnavailable, "could not erase your records right now; please try again")
+			return writeError(w, http.StatusServiceUnavailable, "your consent is withdrawn, but your records could not be erased right now; please try again")
 		}
 		erased = n
 		g.metrics.Decision(store.ActionWithdraw, 0, v.lang)
 	}
-	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
-	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All))
 	return writeJSON(w, http.StatusOK, struct {
 		ID         *string  `json:"id"`
 		Erased     int      `json:"erased"`
@@ -368,7 +374,7 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	h.Set("X-Content-Type-Options", "nosniff")
 	body := g.cfg.Banner.Body(lang, v.granted(), ret, false, v.gpc)
 	if page {
-		head := g.cfg.Banner.Head(v.granted(), v.decided, lang)
+		head := g.cfg.Banner.Head(v.granted(), v.decided, lang, "")
 		w.Write([]byte("<!doctype html><html lang=\"" + lang + "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Cookie</title>"))
 		w.Write(head)
 		w.Write([]byte("</head><body>"))

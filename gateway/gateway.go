@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ type Config struct {
 	// RateLimit bounds consent posts per client address and minute: 0
 	// means 120, negative means no limit.
 	RateLimit int
+	// ClientIP, if set, returns the visitor's address (behind trusted
+	// proxies, Caddy knows it better than RemoteAddr). It keys the rate
+	// limit and the client hint.
+	ClientIP func(*http.Request) string
 	// Metrics, if set, is told about what the gateway does.
 	Metrics Metrics
 }
@@ -211,9 +216,20 @@ func wantsHTML(r *http.Request) bool {
 // clientHint is a keyed hash of the client address under a key that
 // changes daily, so records of one day can be linked and no IP is kept.
 func (g *Gateway) clientHint(r *http.Request, day string) string {
-	ip := r.RemoteAddr
-	if i := strings.LastIndexByte(ip, ':'); i > 0 && !strings.HasSuffix(ip, "]") {
-		ip = ip[:i]
+	var ip string
+	if g.cfg.ClientIP != nil {
+		ip = g.cfg.ClientIP(r)
+	}
+	if ip == "" {
+		ip = r.RemoteAddr
+		if i := strings.LastIndexByte(ip, ':'); i > 0 && !strings.HasSuffix(ip, "]") {
+			ip = ip[:i]
+		}
+	}
+	if a, err := netip.ParseAddr(strings.Trim(ip, "[]")); err == nil && a.Is6() && !a.Is4In6() {
+		// One visitor holds a whole /64: count it as one address.
+		p, _ := a.Prefix(64)
+		ip = p.String()
 	}
 	m := hmac.New(sha256.New, g.hintKey)
 	m.Write([]byte(day))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"mime"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -151,6 +152,7 @@ func (w *responseWriter) startRewrite() {
 	_, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	ascii := !strings.EqualFold(params["charset"], "utf-8")
 	ret := w.r.URL.RequestURI()
+	nonce := cspNonce(h)
 	// The banner speaks the page's language when it has one of ours,
 	// else the browser's.
 	// Order: the visitor's own switch, the page's <html lang>, the
@@ -166,7 +168,7 @@ func (w *responseWriter) startRewrite() {
 		Granted: granted,
 		Inject: func(pageLang string) (head, body []byte) {
 			lang := langFor(pageLang)
-			head = g.cfg.Banner.Head(granted, v.decided, lang)
+			head = g.cfg.Banner.Head(granted, v.decided, lang, nonce)
 			if v.decided {
 				return head, g.cfg.Banner.Reopen(lang, ascii)
 			}
@@ -347,4 +349,17 @@ func (s *sink) release() {
 	s.bw.Reset(nil)
 	buffers.Put(s.bw)
 	s.bw = nil
+}
+
+var nonceRE = regexp.MustCompile(`'nonce-([A-Za-z0-9+/=_-]+)'`)
+
+// cspNonce returns a nonce the page's Content-Security-Policy allows
+// scripts with, so the injected script and stylesheet may load.
+func cspNonce(h http.Header) string {
+	for _, v := range h.Values("Content-Security-Policy") {
+		if m := nonceRE.FindStringSubmatch(v); m != nil {
+			return m[1]
+		}
+	}
+	return ""
 }

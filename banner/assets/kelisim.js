@@ -52,6 +52,11 @@
     return cat;
   }
   function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
+  function blockedSet(srcset) {
+    var c = 0;
+    srcset.split(",").forEach(function (part) { var u = part.trim().split(/\s+/)[0]; if (u) c |= blocked(u); });
+    return c;
+  }
 
   // Queue stubs, shaped like the vendors' own, so a site script that
   // calls ym(...) or gtag(...) runs before consent instead of throwing;
@@ -82,6 +87,12 @@
   var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
   function hold(el) {
     if (!el || el.nodeType !== 1) return;
+    var ss = el.getAttribute("srcset"), cs;
+    if (ss && (el.tagName === "IMG" || el.tagName === "SOURCE") && (cs = blockedSet(ss))) {
+      el.setAttribute("data-srcset", ss);
+      el.removeAttribute("srcset");
+      el.setAttribute("data-consent-category", catNames(cs));
+    }
     var a = URLATTR[el.tagName], c;
     if (a && el.getAttribute(a) && (c = blocked(el.getAttribute(a)))) {
       if (el.tagName === "SCRIPT") {
@@ -96,7 +107,7 @@
   function guardTree(n) {
     if (!n) return;
     if (n.nodeType === 1) hold(n);
-    if (n.querySelectorAll && (n.nodeType === 1 || n.nodeType === 11)) {
+    if (n.firstElementChild && n.querySelectorAll) {
       var els = n.querySelectorAll("script[src],iframe[src],img[src],embed[src],source[src],link[href]");
       for (var i = 0; i < els.length; i++) hold(els[i]);
     }
@@ -105,13 +116,15 @@
     var orig = Node.prototype[m];
     Node.prototype[m] = function (n) { guardTree(n); return orig.apply(this, arguments); };
   });
-  ["append", "prepend", "before", "after", "replaceWith"].forEach(function (m) {
+  ["append", "prepend", "before", "after", "replaceWith", "replaceChildren"].forEach(function (m) {
     [Element.prototype, DocumentFragment.prototype].forEach(function (proto) {
       var orig = proto[m];
       if (!orig) return;
       proto[m] = function () { for (var i = 0; i < arguments.length; i++) guardTree(arguments[i]); return orig.apply(this, arguments); };
     });
   });
+  var iae = Element.prototype.insertAdjacentElement;
+  Element.prototype.insertAdjacentElement = function (pos, el) { guardTree(el); return iae.call(this, pos, el); };
   [[w.HTMLImageElement, "src"], [w.HTMLScriptElement, "src"], [w.HTMLIFrameElement, "src"]].forEach(function (p) {
     var desc = p[0] && Object.getOwnPropertyDescriptor(p[0].prototype, p[1]);
     if (!desc || !desc.set) return;
@@ -132,6 +145,14 @@
   var sa = Element.prototype.setAttribute;
   Element.prototype.setAttribute = function (n, v) {
     var a = URLATTR[this.tagName];
+    if (String(n).toLowerCase() === "srcset" && (this.tagName === "IMG" || this.tagName === "SOURCE")) {
+      var cs = blockedSet(String(v));
+      if (cs) {
+        sa.call(this, "data-srcset", v);
+        sa.call(this, "data-consent-category", catNames(cs));
+        return;
+      }
+    }
     if (a && String(n).toLowerCase() === a) {
       var c = blocked(String(v));
       if (c) {
@@ -145,9 +166,16 @@
   };
   // HTML strings (innerHTML, insertAdjacentHTML, outerHTML) are parsed in
   // an inert <template> first, where nothing loads, and guarded there.
-  function guardHTML(html) {
+  // Only strings that could hold an element of a processor are parsed
+  // again; raw-text contexts (script, style…), SVG/MathML and Trusted
+  // Types values pass as they are.
+  var RAW = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, XMP: 1, NOEMBED: 1, NOFRAMES: 1, IFRAME: 1, TITLE: 1, NOSCRIPT: 1 };
+  function guardHTML(html, ctx) {
+    if (typeof html !== "string" || html.indexOf("<") < 0) return html;
+    if (ctx && (RAW[ctx.tagName] || ctx.namespaceURI !== "http://www.w3.org/1999/xhtml")) return html;
     var t = d.createElement("template");
-    t.innerHTML = html;
+    ih.set.call(t, html);
+    if (!t.content.querySelector("[src],[srcset],[href],[data],[poster]")) return html;
     guardTree(t.content);
     return t.innerHTML;
   }
@@ -155,25 +183,44 @@
   if (ih && ih.set) {
     Object.defineProperty(Element.prototype, "innerHTML", {
       configurable: true, enumerable: ih.enumerable, get: ih.get,
-      set: function (v) { ih.set.call(this, this.tagName === "TEMPLATE" ? v : guardHTML(String(v))); }
+      set: function (v) { ih.set.call(this, this.tagName === "TEMPLATE" ? v : guardHTML(v, this)); }
     });
   }
   var oh = Object.getOwnPropertyDescriptor(Element.prototype, "outerHTML");
   if (oh && oh.set) {
     Object.defineProperty(Element.prototype, "outerHTML", {
       configurable: true, enumerable: oh.enumerable, get: oh.get,
-      set: function (v) { oh.set.call(this, guardHTML(String(v))); }
+      set: function (v) { oh.set.call(this, guardHTML(v, this.parentElement)); }
     });
   }
   var iah = Element.prototype.insertAdjacentHTML;
-  Element.prototype.insertAdjacentHTML = function (pos, html) { return iah.call(this, pos, guardHTML(String(html))); };
+  Element.prototype.insertAdjacentHTML = function (pos, html) {
+    var inside = pos === "afterbegin" || pos === "beforeend";
+    return iah.call(this, pos, guardHTML(html, inside ? this : this.parentElement));
+  };
+  if (w.ShadowRoot) {
+    var sih = Object.getOwnPropertyDescriptor(ShadowRoot.prototype, "innerHTML");
+    if (sih && sih.set) {
+      Object.defineProperty(ShadowRoot.prototype, "innerHTML", {
+        configurable: true, enumerable: sih.enumerable, get: sih.get,
+        set: function (v) { sih.set.call(this, guardHTML(v, null)); }
+      });
+    }
+  }
+  if (w.Range && Range.prototype.createContextualFragment) {
+    var ccf = Range.prototype.createContextualFragment;
+    Range.prototype.createContextualFragment = function (html) { return ccf.call(this, guardHTML(html, null)); };
+  }
   // document.write after the page has loaded would replace the whole page
   // (a re-activated LiveInternet counter does it): insert the HTML where
   // the writing script stands instead.
   var dw = d.write, dwl = d.writeln;
   function write(html, nl) {
-    html = guardHTML(html + (nl ? "\n" : ""));
+    html = html + (nl ? "\n" : "");
+    // While the page loads, write as the browser would (pieces of a tag
+    // may come in separate calls).
     if (d.readyState === "loading") return dw.call(d, html);
+    html = guardHTML(html, null);
     var at = d.currentScript;
     if (at && at.parentNode) at.insertAdjacentHTML("beforebegin", html);
     else if (d.body) d.body.insertAdjacentHTML("beforeend", html);
@@ -191,11 +238,12 @@
       return blocked(url) ? Promise.reject(new TypeError("blocked until consent")) : f.apply(w, arguments);
     };
   }
-  var xo = XMLHttpRequest.prototype.open;
+  var xo = XMLHttpRequest.prototype.open, xs = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (m, u) {
-    if (blocked(String(u))) { this.send = function () {}; }
+    this._kelisimBlocked = !!blocked(String(u));
     return xo.apply(this, arguments);
   };
+  XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
 
   // Bringing neutralised elements back.
   var MOVED = ["src", "srcset", "href", "data", "poster", "type", "imagesrcset", "xlink:href"];
@@ -231,6 +279,7 @@
       if (a.name !== "type" && a.name !== "data-consent-style") sa.call(s, a.name, a.value);
     }
     if (type) sa.call(s, "type", type);
+    if (el.nonce) s.nonce = el.nonce; // the attribute reads empty once applied
     restore(s);
     if (type) sa.call(s, "type", type);
     s.textContent = el.text;
@@ -241,6 +290,7 @@
       setTimeout(ok, 4000);
     });
     if (s.src) s.async = el.hasAttribute("async");
+    if (!el.parentNode) return Promise.resolve(); // removed by the page meanwhile
     el.parentNode.replaceChild(s, el);
     return p;
   }
@@ -284,7 +334,7 @@
     }
     activate();
   }
-  function choose(action, form, extra) {
+  function choose(action, form, extra, btn) {
     var cats = [];
     if (action === "save" && form) {
       var boxes = form.querySelectorAll("input[name=category]:checked");
@@ -292,9 +342,17 @@
     }
     if (extra) { cats = catNames(granted | bits(extra)).split(" "); action = "save"; }
     if (!f0) { return false; }
-    post(action, cats).then(decided, function () { if (form) form.submit(); });
+    if (posting) return true; // a double click decides once
+    posting = true;
+    post(action, cats).then(function (res) { posting = false; decided(res); }, function () {
+      posting = false;
+      // Without the API, the plain form post still works.
+      if (form && btn && form.requestSubmit) form.requestSubmit(btn);
+      else if (form) form.submit();
+    });
     return true;
   }
+  var posting = false;
   // Escape closes the second layer without deciding, focus back on its
   // summary.
   d.addEventListener("keydown", function (e) {
@@ -310,7 +368,7 @@
     var act = t.getAttribute("data-consent-action");
     if (!act) { e.preventDefault(); reopen(); return; }
     if (act === "customize") return; // <details> opens natively
-    if (choose(act, t.form)) e.preventDefault();
+    if (choose(act, t.form, null, t)) e.preventDefault();
   });
   function reopen() {
     if (banner() || !f0) { if (!f0) location.href = P + "settings?return=" + encodeURIComponent(location.pathname + location.search); return; }
