@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -36,8 +37,10 @@ type App struct {
 	// decision; then the store deletes them. Default: 730d (two years).
 	Retention caddy.Duration `json:"retention,omitempty"`
 
-	st  *pooled
-	key string
+	st      *pooled
+	key     string
+	dataDir string
+	log     *slog.Logger
 }
 
 // StoreConfig selects and configures the store.
@@ -130,6 +133,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("consent store: %w", err)
 	}
 	a.st = v.(*pooled)
+	a.dataDir, a.log = dataDir, log
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "kelisim", Name: "spool_depth",
@@ -137,6 +141,30 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}, func() float64 { return float64(a.st.Depth()) }))
 	}
 	return nil
+}
+
+// adoptSpools takes over spool files of store configurations no longer in
+// use (the store address or settings changed during an outage): their
+// records would otherwise wait on disk forever.
+func (a *App) adoptSpools(dir string, log *slog.Logger) {
+	files, _ := filepath.Glob(filepath.Join(dir, "spool-*.jsonl"))
+	for _, f := range files {
+		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "spool-"), ".jsonl")
+		if key == a.key {
+			continue
+		}
+		if n, inUse := stores.References(key); inUse && n > 0 {
+			continue // another live config still writes it
+		}
+		n, err := a.st.Adopt(f)
+		if err != nil {
+			log.Error("consent spool: could not take over an old spool file", "path", f, "error", err)
+			continue
+		}
+		if n > 0 {
+			log.Warn("consent spool: took over records spooled under a previous store configuration", "path", f, "records", n)
+		}
+	}
 }
 
 func openPooled(cfg StoreConfig, retention time.Duration, spoolPath string, log *slog.Logger) (*pooled, error) {
@@ -215,8 +243,14 @@ func (c StoreConfig) valkeyOptions(retention time.Duration) (store.ValkeyOptions
 // Store returns the shared store.
 func (a *App) store() store.Store { return a.st }
 
-// Start implements caddy.App; the store opened in Provision.
-func (a *App) Start() error { return nil }
+// Start implements caddy.App. The store opened in Provision; here, not
+// there, old spool files are taken over, because `kelisim validate`
+// provisions but never starts, and must not touch a running instance's
+// spool.
+func (a *App) Start() error {
+	a.adoptSpools(a.dataDir, a.log)
+	return nil
+}
 
 // Stop implements caddy.App. The store is shared with the next config and
 // is closed by Cleanup when its last user goes.

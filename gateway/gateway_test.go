@@ -558,3 +558,16 @@ func TestLinkHeadersAndRevalidation(t *testing.T) {
 		t.Errorf("HEAD headers differ from GET: %v", res.Header)
 	}
 }
+
+func TestUntypedResponseSniffedOnItsFirstBytes(t *testing.T) {
+	e := newEnv(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil // no Content-Type, no sniffing by net/http
+		io.WriteString(w, "\n")
+		http.NewResponseController(w).Flush()
+		io.WriteString(w, page)
+	})
+	out := readAll(t, e.do("GET", "/", nil))
+	if !strings.Contains(out, "data-consent-banner") || len(oracle.Blocked(e.cat, oracle.Refs([]byte(out)), 0)) > 0 {
+		t.Errorf("untyped page with a short first write not rewritten:\n%.300s", out)
+	}
+}

@@ -22,8 +22,9 @@ type responseWriter struct {
 	v       *visitor
 	dropped []string // tracker cookie names removed from the request
 
-	status      int  // held until decided, when Content-Type is missing
-	wroteHeader bool // the header has gone to the client
+	status      int    // held until decided, when Content-Type is missing
+	sniffBuf    []byte // first bytes of an untyped response, up to 512
+	wroteHeader bool   // the header has gone to the client
 	rw          *rewrite.Writer
 	dec         *decoder
 	sink        *sink
@@ -201,9 +202,25 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			code = w.status
 		}
 		if !w.wroteHeader {
-			w.decide(code, p)
+			// Sniff like net/http does, on the first 512 bytes — not on a
+			// first write that may hold a single newline.
+			if len(w.sniffBuf)+len(p) < 512 {
+				w.sniffBuf = append(w.sniffBuf, p...)
+				return len(p), nil
+			}
+			buf := append(w.sniffBuf, p...)
+			w.sniffBuf = nil
+			w.decide(code, buf)
+			if _, err := w.writeBody(buf); err != nil {
+				return 0, err
+			}
+			return len(p), nil
 		}
 	}
+	return w.writeBody(p)
+}
+
+func (w *responseWriter) writeBody(p []byte) (int, error) {
 	switch {
 	case w.dec != nil:
 		return w.dec.Write(p)
@@ -251,7 +268,15 @@ func (w *responseWriter) release() {
 // finish ends the body after the handler chain returned without error.
 func (w *responseWriter) finish() error {
 	if !w.wroteHeader && w.status != 0 {
-		w.decide(w.status, []byte{})
+		buf := w.sniffBuf
+		w.sniffBuf = nil
+		if buf == nil {
+			buf = []byte{}
+		}
+		w.decide(w.status, buf)
+		if len(buf) > 0 {
+			w.writeBody(buf)
+		}
 	}
 	var err error
 	if w.dec != nil {

@@ -299,3 +299,19 @@ func (s *Spooled) Close() error {
 	defer s.mu.Unlock()
 	return s.file.Close()
 }
+
+// Adopt moves the records of another spool file — one left by a store
+// configuration no longer in use — into this spool, in order, and removes
+// the file. Records are replayed by ID, so adopting twice is harmless.
+func (s *Spooled) Adopt(path string) (int, error) {
+	other := &Spooled{path: path, log: s.log}
+	if err := other.load(); err != nil {
+		return 0, err
+	}
+	for _, r := range other.pending {
+		if err := s.spool(r); err != nil {
+			return 0, err
+		}
+	}
+	return len(other.pending), os.Remove(path)
+}
