@@ -317,6 +317,7 @@ screen.colorDepth:screen.pixelDepth)) + ';u' + escape(document.URL) + ';h' + esc
 ';' + Math.random() + '" alt="" title="LiveInternet" border="0" width="88" height="31"><\/a>')
 </script><!--/LiveInternet-->
 <p id="after">Текст после счётчика</p>
+<script>/* a legacy counter that writes its loader */ document.write('<scr' + 'ipt src="https://top-fwz1.mail.ru/js/code.js"></scr' + 'ipt><scr' + 'ipt>window.__written = 1</scr' + 'ipt>');</script>
 <div id="slot"></div>
 <script>/* built at run time, so only the client guard can see it */
 var yt = 'https://www.you' + 'tube.com/embed/abc', ym = 'https://mc.yan' + 'dex.ru/watch/1';
@@ -346,6 +347,9 @@ func TestBrowserActivationKeepsThePage(t *testing.T) {
 	}
 	if !b.requested("fonts.googleapis.com") {
 		t.Error("the style sheet's @import did not load after consent")
+	}
+	if !b.requested("top-fwz1.mail.ru") || !evalBool(b, `window.__written === 1`) {
+		t.Error("scripts written by a re-activated document.write did not run")
 	}
 }
 

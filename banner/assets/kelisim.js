@@ -220,10 +220,19 @@
     // While the page loads, write as the browser would (pieces of a tag
     // may come in separate calls).
     if (d.readyState === "loading") return dw.call(d, html);
-    html = guardHTML(html, null);
+    var t = d.createElement("template");
+    ih.set.call(t, guardHTML(html, null));
+    // Scripts in written HTML run when written; parsed ones would not.
+    var ss = t.content.querySelectorAll("script");
+    for (var i = 0; i < ss.length; i++) {
+      var s = d.createElement("script");
+      for (var j = 0; j < ss[i].attributes.length; j++) sa.call(s, ss[i].attributes[j].name, ss[i].attributes[j].value);
+      s.text = ss[i].text;
+      ss[i].parentNode.replaceChild(s, ss[i]);
+    }
     var at = d.currentScript;
-    if (at && at.parentNode) at.insertAdjacentHTML("beforebegin", html);
-    else if (d.body) d.body.insertAdjacentHTML("beforeend", html);
+    if (at && at.parentNode) at.parentNode.insertBefore(t.content, at);
+    else if (d.body) d.body.appendChild(t.content);
   }
   d.write = function () { write(Array.prototype.join.call(arguments, ""), false); };
   d.writeln = function () { write(Array.prototype.join.call(arguments, ""), true); };
