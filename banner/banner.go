@@ -324,7 +324,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 }).Parse(`
 {{- define "banner" -}}
-<div data-consent-banner class="kl" lang="{{.Lang}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
+<div data-consent-banner class="kl" lang="{{.Lang}}" data-reopen="{{.T.reopen}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
 <div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<a href="{{$.Prefix}}lang?l={{.Code}}&amp;return={{$.Return}}" hreflang="{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</a>{{end}}</nav></div>
@@ -347,12 +347,11 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <button type="submit" class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
 </details>
 </form>
-<template data-consent-reopen-tpl>{{template "reopen" .}}</template>
 </div>
 {{- end -}}
 
 {{- define "reopen" -}}
-<a class="kl-reopen" href="{{.Prefix}}settings" data-consent-reopen aria-label="{{.T.reopen}}" title="{{.T.reopen}}" lang="{{.Lang}}"><svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a10 10 0 1 0 10 10 4 4 0 0 1-5-5 4 4 0 0 1-5-5zm-4.5 9a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm3 5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm5-2a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zM9 6.5a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3z"/></svg></a>
+<a class="kl-reopen" href="{{.Prefix}}settings" data-consent-reopen aria-label="{{.T.reopen}}" title="{{.T.reopen}}" lang="{{.Lang}}"></a>
 {{- end -}}
 
 {{- define "placeholder" -}}

@@ -337,8 +337,15 @@
     }
     var b = banner();
     if (b) {
-      var tpl = b.querySelector("template[data-consent-reopen-tpl]");
-      if (tpl && !d.querySelector("[data-consent-reopen]")) d.body.appendChild(tpl.content.cloneNode(true));
+      if (!d.querySelector("[data-consent-reopen]")) {
+        var r = d.createElement("a"), label = b.getAttribute("data-reopen");
+        r.className = "kl-reopen";
+        r.href = P + "settings";
+        sa.call(r, "data-consent-reopen", "");
+        sa.call(r, "aria-label", label);
+        r.title = label;
+        d.body.appendChild(r);
+      }
       b.parentNode.removeChild(b);
     }
     activate();
