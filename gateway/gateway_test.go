@@ -32,7 +32,7 @@ const page = `<!doctype html><html lang="kk"><head><meta charset="utf-8"><title>
 </head><body><h1>Сәлем</h1><iframe src="https://www.youtube.com/embed/x" width="560" height="315"></iframe></body></html>`
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	gw     *gateway.Gateway
 	srv    *httptest.Server
 	store  *store.Embedded
@@ -41,7 +41,7 @@ type env struct {
 	seen   *http.Request // last request the origin saw
 }
 
-func newEnv(t *testing.T, version string, origin http.HandlerFunc) *env {
+func newEnv(t testing.TB, version string, origin http.HandlerFunc) *env {
 	t.Helper()
 	cat, err := catalog.Compile(catalog.Builtin(), nil)
 	if err != nil {
@@ -95,7 +95,7 @@ func (e *env) do(method, path string, body io.Reader, hdr ...string) *http.Respo
 	return res
 }
 
-func readAll(t *testing.T, res *http.Response) string {
+func readAll(t testing.TB, res *http.Response) string {
 	t.Helper()
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
