@@ -34,14 +34,19 @@ type Handler struct {
 
 // Report is the JSON answer: totals over [From, To] and the same per day.
 type Report struct {
-	From       string         `json:"from"`
-	To         string         `json:"to"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	Counts
+	Days []DayReport `json:"days"`
+}
+
+// Counts are the decisions of a period.
+type Counts struct {
 	Total      int            `json:"total"`
 	Actions    Actions        `json:"actions"`
 	Categories map[string]int `json:"categories"`
 	Languages  map[string]int `json:"languages"`
 	GPC        int            `json:"gpc"`
-	Days       []DayReport    `json:"days"`
 }
 
 // Actions counts decisions by kind.
@@ -54,12 +59,8 @@ type Actions struct {
 
 // DayReport is one day of a Report.
 type DayReport struct {
-	Date       string         `json:"date"`
-	Total      int            `json:"total"`
-	Actions    Actions        `json:"actions"`
-	Categories map[string]int `json:"categories"`
-	Languages  map[string]int `json:"languages"`
-	GPC        int            `json:"gpc"`
+	Date string `json:"date"`
+	Counts
 }
 
 var categories = []string{"functional", "analytics", "marketing"}
@@ -78,10 +79,10 @@ func actionsOf(m map[string]int) Actions {
 
 // Build sums days into a report over [from, to].
 func Build(days []store.Day, from, to time.Time) Report {
-	r := Report{From: store.DayKey(from), To: store.DayKey(to), Categories: newCounts(), Languages: map[string]int{}, Days: []DayReport{}}
+	r := Report{From: store.DayKey(from), To: store.DayKey(to), Counts: Counts{Categories: newCounts(), Languages: map[string]int{}}, Days: []DayReport{}}
 	var acts = map[string]int{}
 	for _, d := range days {
-		dr := DayReport{Date: d.Date, Total: d.Total, Actions: actionsOf(d.Actions), Categories: newCounts(), Languages: map[string]int{}, GPC: d.GPC}
+		dr := DayReport{Date: d.Date, Counts: Counts{Total: d.Total, Actions: actionsOf(d.Actions), Categories: newCounts(), Languages: map[string]int{}, GPC: d.GPC}}
 		r.Total += d.Total
 		r.GPC += d.GPC
 		for k, v := range d.Actions {
