@@ -192,7 +192,7 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 	now := consent.Now()
 	lang := g.cfg.Banner.Lang(req.Lang)
 	if req.Lang == "" {
-		lang = v.lang
+		lang = v.language(g, r)
 	}
 	st := consent.State{ID: id, Granted: granted, Issued: now, Policy: g.policyHash,
 		Lists: g.cfg.Catalog.ListsHash(granted), GPC: r.Header.Get("Sec-GPC") == "1"}
@@ -346,7 +346,7 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 			return writeError(w, http.StatusServiceUnavailable, "your consent is withdrawn, but your records could not be erased right now; please try again")
 		}
 		erased = n
-		g.metrics.Decision(store.ActionWithdraw, 0, v.lang)
+		g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		ID         *string  `json:"id"`
@@ -360,7 +360,7 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 // without JavaScript.
 func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool) error {
 	v := g.visitor(r)
-	lang := v.lang
+	lang := v.language(g, r)
 	if l := r.URL.Query().Get("lang"); l != "" {
 		lang = g.cfg.Banner.Lang(l)
 	}

@@ -138,6 +138,16 @@ type visitor struct {
 	gpc      bool // the browser sends Global Privacy Control
 }
 
+// language resolves the banner language from the browser's
+// Accept-Language, unless the visitor chose one. Only pages and the API
+// need it, so assets never pay for parsing the header.
+func (v *visitor) language(g *Gateway, r *http.Request) string {
+	if v.lang == "" {
+		v.lang = g.cfg.Banner.PickLang(r.Header.Get("Accept-Language"))
+	}
+	return v.lang
+}
+
 func (v *visitor) granted() catalog.Set {
 	if v.decided {
 		return v.state.Granted
@@ -146,15 +156,25 @@ func (v *visitor) granted() catalog.Set {
 }
 
 func (g *Gateway) visitor(r *http.Request) visitor {
-	v := visitor{lang: g.cfg.Banner.PickLang(r.Header.Get("Accept-Language")), gpc: r.Header.Get("Sec-GPC") == "1"}
-	if c, err := r.Cookie(LangCookie); err == nil && g.cfg.Banner.Lang(c.Value) == c.Value {
-		v.lang, v.explicit = c.Value, true
+	v := visitor{gpc: r.Header.Get("Sec-GPC") == "1"}
+	var value string
+	found := false
+	for _, c := range r.Cookies() { // one parse for both cookies
+		switch c.Name {
+		case LangCookie:
+			if g.cfg.Banner.Lang(c.Value) == c.Value {
+				v.lang, v.explicit = c.Value, true
+			}
+		case consent.CookieName:
+			if !found {
+				value, found = c.Value, true
+			}
+		}
 	}
-	c, err := r.Cookie(consent.CookieName)
-	if err != nil {
+	if !found {
 		return v
 	}
-	st, err := g.codec.Decode(c.Value)
+	st, err := g.codec.Decode(value)
 	if err != nil {
 		// Forged or damaged: no consent. Not an error worth more than debug.
 		g.log.Debug("consent cookie rejected", "error", err)
@@ -178,7 +198,8 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, next func(http.R
 	r = r.WithContext(context.WithValue(r.Context(), servingKey{}, true))
 	v := g.visitor(r)
 	dropped := cookies.FilterRequest(r, g.cfg.Catalog, v.granted())
-	if wantsHTML(r) {
+	page := wantsHTML(r)
+	if page {
 		// The page body is rewritten; ask for it uncompressed and let
 		// Caddy's encode compress the result for the client.
 		r.Header.Set("Accept-Encoding", "identity")
@@ -189,7 +210,7 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, next func(http.R
 			r.Header.Del(h)
 		}
 	}
-	rw := newResponseWriter(g, w, r, &v, dropped)
+	rw := newResponseWriter(g, w, r, &v, dropped, page)
 	// Runs also when the chain panics (reverse_proxy aborts a response
 	// with http.ErrAbortHandler): stop a decoder goroutine, free buffers.
 	defer rw.release()

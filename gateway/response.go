@@ -21,6 +21,7 @@ type responseWriter struct {
 	r       *http.Request
 	v       *visitor
 	dropped []string // tracker cookie names removed from the request
+	page    bool     // the request is a page load (wantsHTML)
 
 	status      int    // held until decided, when Content-Type is missing
 	sniffBuf    []byte // first bytes of an untyped response, up to 512
@@ -30,8 +31,8 @@ type responseWriter struct {
 	sink        *sink
 }
 
-func newResponseWriter(g *Gateway, w http.ResponseWriter, r *http.Request, v *visitor, dropped []string) *responseWriter {
-	return &responseWriter{ResponseWriter: w, g: g, r: r, v: v, dropped: dropped}
+func newResponseWriter(g *Gateway, w http.ResponseWriter, r *http.Request, v *visitor, dropped []string, page bool) *responseWriter {
+	return &responseWriter{ResponseWriter: w, g: g, r: r, v: v, dropped: dropped, page: page}
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
@@ -55,7 +56,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	if len(dropped) > 0 {
 		w.g.log.Debug("dropped tracker Set-Cookie without consent", "cookies", dropped, "path", w.r.URL.Path)
 	}
-	if wantsHTML(w.r) {
+	if w.page {
 		// Once per page view is enough to delete them in the browser; not
 		// on every image and script of the page.
 		cookies.Expire(h, w.r.Host, w.dropped)
@@ -162,7 +163,7 @@ func (w *responseWriter) startRewrite() {
 		if !v.explicit && pageLang != "" && g.cfg.Banner.Lang(pageLang) == pageLang {
 			return pageLang
 		}
-		return v.lang
+		return v.language(g, w.r)
 	}
 	pol := &rewrite.Policy{
 		Catalog: g.cfg.Catalog,
