@@ -4,13 +4,21 @@ package catalog
 // loader snippets and URL hosts, so an inline script is classified in one
 // pass over its bytes however many processors the catalog has. It is a
 // dense DFA over byte classes: only bytes that occur in some pattern get a
-// column, all others share column 0.
+// column, all others share column 0, and whitespace has a column that
+// loops back to the same state (so it is skipped without a branch).
+//
+// The table holds row offsets (state*classes) rather than state numbers,
+// and marks with outFlag the transitions into a state that completes a
+// pattern: the inner loop is one load per byte and one test.
 type signatures struct {
 	class   [256]uint8
 	classes int
-	next    []uint16 // state*classes + class -> state
+	next    []uint32 // row + class -> row of the next state, | outFlag
 	out     [][]int  // state -> processor indexes matched on entering it
 }
+
+// outFlag marks a transition into a state with matches.
+const outFlag = 1 << 31
 
 // normByte maps a script byte to the form patterns are stored in: ASCII
 // whitespace vanishes (ok=false), double quote and backtick become the
@@ -42,11 +50,11 @@ type sigPattern struct {
 }
 
 func buildSignatures(pats []sigPattern) *signatures {
-	s := &signatures{classes: 1}
+	s := &signatures{classes: 2} // 0: bytes in no pattern; 1: whitespace
 	for _, p := range pats {
 		for i := 0; i < len(p.text); i++ {
 			if c := p.text[i]; s.class[c] == 0 {
-				if s.classes >= skipClass {
+				if s.classes > 255 {
 					panic("catalog: too many distinct signature bytes")
 				}
 				s.class[c] = uint8(s.classes)
@@ -86,18 +94,18 @@ func buildSignatures(pats []sigPattern) *signatures {
 	// Fold normalisation into the class table: whitespace is skipped,
 	// double quote and backtick read as the single quote.
 	for _, c := range []byte(" \t\n\r\f") {
-		s.class[c] = skipClass
+		s.class[c] = wsClass
 	}
 	s.class['"'], s.class['`'] = s.class['\''], s.class['\'']
 	fail := make([]int, len(nodes))
-	s.next = make([]uint16, len(nodes)*s.classes)
+	next := make([]uint16, len(nodes)*s.classes)
 	s.out = make([][]int, len(nodes))
 	queue := []int{}
 	for c := 0; c < s.classes; c++ {
 		if t := nodes[0].edges[c]; t > 0 {
 			fail[t] = 0
 			queue = append(queue, int(t))
-			s.next[c] = uint16(t)
+			next[c] = uint16(t)
 		}
 	}
 	s.out[0] = nodes[0].out
@@ -111,13 +119,23 @@ func buildSignatures(pats []sigPattern) *signatures {
 		for c := 0; c < s.classes; c++ {
 			t := nodes[u].edges[c]
 			if t > 0 {
-				fail[t] = int(s.next[fail[u]*s.classes+c])
+				fail[t] = int(next[fail[u]*s.classes+c])
 				queue = append(queue, int(t))
-				s.next[u*s.classes+c] = uint16(t)
+				next[u*s.classes+c] = uint16(t)
 			} else {
-				s.next[u*s.classes+c] = s.next[fail[u]*s.classes+c]
+				next[u*s.classes+c] = next[fail[u]*s.classes+c]
 			}
 		}
+	}
+	s.next = make([]uint32, len(next))
+	for i, t := range next {
+		s.next[i] = uint32(int(t) * s.classes)
+		if len(s.out[t]) > 0 {
+			s.next[i] |= outFlag
+		}
+	}
+	for u := range nodes {
+		s.next[u*s.classes+wsClass] = uint32(u * s.classes)
 	}
 	return s
 }
@@ -131,18 +149,18 @@ func appendUnique(xs []int, x int) []int {
 	return append(xs, x)
 }
 
-// skipClass marks bytes the scan ignores (whitespace).
-const skipClass = 255
+// wsClass is the column of whitespace, which the scan ignores.
+const wsClass = 1
 
 // SigState is the position of a streaming signature scan. The zero value
 // is the start. It carries the processors matched so far.
 type SigState struct {
-	state   uint16
-	Matched []int // indexes into Catalog.Processors, each once
+	row     uint32 // row offset of the current state
+	Matched []int  // indexes into Catalog.Processors, each once
 }
 
 // Reset starts a new scan, keeping Matched's storage.
-func (st *SigState) Reset() { st.state = 0; st.Matched = st.Matched[:0] }
+func (st *SigState) Reset() { st.row = 0; st.Matched = st.Matched[:0] }
 
 // ScanInline feeds b, the next bytes of an inline script, to the scan.
 func (c *Catalog) ScanInline(st *SigState, b []byte) {
@@ -150,18 +168,15 @@ func (c *Catalog) ScanInline(st *SigState, b []byte) {
 	if s == nil {
 		return
 	}
-	state := int(st.state)
+	row, next, class := st.row, s.next, &s.class
 	for _, ch := range b {
-		c := s.class[ch]
-		if c == skipClass {
-			continue
-		}
-		state = int(s.next[state*s.classes+int(c)])
-		if o := s.out[state]; o != nil {
-			for _, p := range o {
+		t := next[row+uint32(class[ch])]
+		row = t &^ outFlag
+		if t&outFlag != 0 {
+			for _, p := range s.out[int(row)/s.classes] {
 				st.Matched = appendUnique(st.Matched, p)
 			}
 		}
 	}
-	st.state = uint16(state)
+	st.row = row
 }
