@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
 
 	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
@@ -41,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    google_consent_mode on|off|auto
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
+//	    replay_cache   <size, e.g. 32MiB>|off
 //	    processor <id> {
 //	        name       <display name>
 //	        company    <legal entity>
@@ -138,6 +140,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("rate_limit %q: want a positive number of decisions per minute, or off", v)
 			}
 			h.RateLimit = n
+		case "replay_cache":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			if v == "off" {
+				h.ReplayCache = -1
+				break
+			}
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n == 0 || n > 1<<40 {
+				return d.Errf("replay_cache %q: want a size such as 32MiB, or off", v)
+			}
+			h.ReplayCache = int64(n)
 		case "necessary":
 			hosts := d.RemainingArgs()
 			if len(hosts) == 0 {

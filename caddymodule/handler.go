@@ -82,6 +82,12 @@ type Handler struct {
 	// 120; -1 turns the limit off.
 	RateLimit int `json:"rate_limit,omitempty"`
 
+	// ReplayCache is how many bytes of page recordings to keep: a page
+	// the origin sends again byte for byte is written from the recording
+	// of its last rewrite instead of being rewritten. 0 means 32 MiB; -1
+	// turns replay off.
+	ReplayCache int64 `json:"replay_cache,omitempty"`
+
 	// Texts override banner texts: language -> key -> text. Always
 	// HTML-escaped.
 	Texts map[string]map[string]string `json:"texts,omitempty"`
@@ -127,6 +133,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.gw, err = gateway.New(gateway.Config{
 		Catalog: cat, Banner: b, Store: app.(*App).store(), Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
+		ReplayCache: int(h.ReplayCache),
 		ClientIP: func(r *http.Request) string {
 			// Caddy's client IP honours the server's trusted_proxies.
 			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)

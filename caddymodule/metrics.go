@@ -15,6 +15,7 @@ type metrics struct {
 	decisions  *prometheus.CounterVec
 	categories *prometheus.CounterVec
 	rewritten  prometheus.Counter
+	replayed   prometheus.Counter
 	blocked    *prometheus.CounterVec
 	storeErrs  prometheus.Counter
 }
@@ -33,6 +34,10 @@ func newMetrics(ctx caddy.Context) *metrics {
 		rewritten: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "kelisim", Name: "pages_rewritten_total",
 			Help: "HTML responses streamed through the rewriter.",
+		})),
+		replayed: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kelisim", Name: "pages_replayed_total",
+			Help: "Rewritten HTML responses the origin sent unchanged, written from a recording of an earlier rewrite.",
 		})),
 		blocked: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kelisim", Name: "elements_blocked_total",
@@ -71,5 +76,6 @@ func (m *metrics) Decision(action string, granted catalog.Set, lang string) {
 }
 
 func (m *metrics) PageRewritten()      { m.rewritten.Inc() }
+func (m *metrics) PageReplayed()       { m.replayed.Inc() }
 func (m *metrics) Blocked(proc string) { m.blocked.WithLabelValues(proc).Inc() }
 func (m *metrics) StoreError()         { m.storeErrs.Inc() }

@@ -46,12 +46,19 @@ type Config struct {
 	ClientIP func(*http.Request) string
 	// Metrics, if set, is told about what the gateway does.
 	Metrics Metrics
+	// ReplayCache is how many bytes of page recordings to keep, so a
+	// page the origin sends again unchanged is replayed instead of
+	// rewritten (rewrite.Recording): 0 means DefaultReplayCache, negative
+	// none.
+	ReplayCache int
 }
 
 // Metrics receives counts; the Caddy adapter feeds Prometheus with them.
 type Metrics interface {
 	Decision(action string, granted catalog.Set, lang string)
 	PageRewritten()
+	// PageReplayed: a rewritten page was written from a recording.
+	PageReplayed()
 	Blocked(processor string)
 	StoreError()
 }
@@ -60,6 +67,7 @@ type noMetrics struct{}
 
 func (noMetrics) Decision(string, catalog.Set, string) {}
 func (noMetrics) PageRewritten()                       {}
+func (noMetrics) PageReplayed()                        {}
 func (noMetrics) Blocked(string)                       {}
 func (noMetrics) StoreError()                          {}
 
@@ -73,6 +81,7 @@ type Gateway struct {
 	log        *slog.Logger
 	metrics    Metrics
 	limiter    *limiter
+	memo       *memo // nil: no replay
 }
 
 // New checks cfg and returns a Gateway.
@@ -103,7 +112,15 @@ func New(cfg Config) (*Gateway, error) {
 	ph := consent.PolicyHash(cfg.PolicyVersion)
 	m := hmac.New(sha256.New, cfg.Secret)
 	m.Write([]byte("kelisim client hint"))
+	var mm *memo
+	switch {
+	case cfg.ReplayCache == 0:
+		mm = newMemo(DefaultReplayCache)
+	case cfg.ReplayCache > 0:
+		mm = newMemo(cfg.ReplayCache)
+	}
 	return &Gateway{
+		memo:       mm,
 		cfg:        cfg,
 		codec:      codec,
 		rules:      consent.Rules{PolicyHash: ph, Catalog: cfg.Catalog},

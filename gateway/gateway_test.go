@@ -41,7 +41,7 @@ type env struct {
 	seen   *http.Request // last request the origin saw
 }
 
-func newEnv(t testing.TB, version string, origin http.HandlerFunc) *env {
+func newEnv(t testing.TB, version string, origin http.HandlerFunc, opts ...func(*gateway.Config)) *env {
 	t.Helper()
 	cat, err := catalog.Compile(catalog.Builtin(), nil)
 	if err != nil {
@@ -56,7 +56,11 @@ func newEnv(t testing.TB, version string, origin http.HandlerFunc) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	gw, err := gateway.New(gateway.Config{Catalog: cat, Banner: b, Store: st, Secret: []byte("0123456789abcdef0123456789abcdef"), PolicyVersion: version})
+	cfg := gateway.Config{Catalog: cat, Banner: b, Store: st, Secret: []byte("0123456789abcdef0123456789abcdef"), PolicyVersion: version}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

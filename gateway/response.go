@@ -27,6 +27,8 @@ type responseWriter struct {
 	sniffBuf    []byte // first bytes of an untyped response, up to 512
 	wroteHeader bool   // the header has gone to the client
 	rw          *rewrite.Writer
+	memoKey     *memoKey // set when the page may be replayed
+	recording   bool     // the page is being recorded under memoKey
 	dec         *decoder
 	sink        *sink
 }
@@ -188,6 +190,13 @@ func (w *responseWriter) startRewrite() {
 	w.sink = newSink(w.ResponseWriter)
 	w.rw = writers.Get().(*rewrite.Writer)
 	w.rw.Reset(w.sink, pol)
+	if g.memo != nil && w.r.Method == http.MethodGet {
+		w.memoKey = &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii}
+		if w.recording = g.memo.startRecording(*w.memoKey); w.recording {
+			w.rw.Record(g.memo.maxEntry)
+		}
+		w.rw.Replay(g.memo.get(*w.memoKey))
+	}
 	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" {
 		h.Del("Content-Encoding")
 		w.dec = newDecoder(enc, w.rw)
@@ -264,6 +273,14 @@ func (w *responseWriter) release() {
 		w.sink.release()
 		w.rw = nil
 	}
+	w.stopRecording()
+}
+
+func (w *responseWriter) stopRecording() {
+	if w.recording {
+		w.recording = false
+		w.g.memo.doneRecording(*w.memoKey)
+	}
 }
 
 // finish ends the body after the handler chain returned without error.
@@ -288,6 +305,12 @@ func (w *responseWriter) finish() error {
 		if cerr := w.rw.Close(); err == nil {
 			err = cerr
 		}
+		if w.rw.Replayed() {
+			w.g.metrics.PageReplayed()
+		} else if rec := w.rw.Recording(); rec != nil && err == nil {
+			w.g.memo.put(*w.memoKey, rec)
+		}
+		w.stopRecording()
 		if ferr := w.sink.flushBuffer(); err == nil {
 			err = ferr
 		}

@@ -84,5 +84,22 @@ func BenchmarkRewrite(b *testing.B) {
 				w.Close()
 			}
 		})
+		// The same page again, replayed from a recording (replay.go).
+		b.Run(p.name+"/replay", func(b *testing.B) {
+			b.SetBytes(int64(len(p.page)))
+			b.ReportAllocs()
+			pol := &rewrite.Policy{Catalog: c, Head: head, Body: body}
+			w := rewrite.NewWriter(io.Discard, pol)
+			w.Record(len(p.page))
+			chunked(w, p.page)
+			w.Close()
+			rec := w.Recording()
+			for b.Loop() {
+				w.Reset(io.Discard, pol)
+				w.Replay(rec)
+				chunked(w, p.page)
+				w.Close()
+			}
+		})
 	}
 }

@@ -88,10 +88,10 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		if !w.bodyInjected {
 			flushTo(next)
 			if !w.headInjected {
-				w.write(w.head())
+				w.inject(false)
 				w.headInjected, w.headPending = true, false
 			}
-			w.write(w.body())
+			w.inject(true)
 			w.bodyInjected = true
 		}
 		return next
@@ -106,7 +106,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	}
 	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !kinds[kd].head {
 		flushTo(k)
-		w.write(w.body())
+		w.inject(true)
 		w.bodyInjected = true
 	}
 
@@ -377,8 +377,13 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, kd kind, attrs []string, cat
 // kept as they are, for the <style> it becomes again).
 func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int, asStyle bool) []byte {
 	w.blockedCounts++
-	if w.pol.OnBlock != nil && len(procs) > 0 {
-		w.pol.OnBlock(procs[0])
+	if len(procs) > 0 {
+		if w.rec != nil {
+			w.rec.events = append(w.rec.events, event{proc: procs[0]})
+		}
+		if w.pol.OnBlock != nil {
+			w.pol.OnBlock(procs[0])
+		}
 	}
 	if kd == kScript || kd == kStyle {
 		buf = append(buf, ` type="text/plain"`...)

@@ -72,7 +72,26 @@ type Writer struct {
 
 	carry []byte // input not yet processed (a partial construct)
 	err   error
+	state
 
+	injections [2][]byte // head, body, once resolved
+	resolved   bool
+	t          tag
+	procs      []int // processors of the element being gated
+	scratch    []byte
+	nameBuf    [16]byte
+
+	// Recording and replay (replay.go).
+	rec      *Recording // being recorded, or nil
+	recLimit int        // input size past which the recording is dropped
+	play     *Recording // being replayed, or nil
+	inPos    int        // replay: input bytes matched so far
+	playMark int        // replay: index of the last mark written out
+}
+
+// state is everything about the page read so far that decides how the
+// rest is rewritten. A Recording keeps copies of it (see copyFrom).
+type state struct {
 	mode      mode
 	rawName   string // end tag awaited in modeRaw and modeScript
 	escState  uint8  // script data escape state
@@ -92,14 +111,17 @@ type Writer struct {
 	bodyInjected  bool
 	noscript      int
 	pageLang      string
-	injections    [2][]byte // head, body, once resolved
-	resolved      bool
 	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
-	t             tag
-	procs         []int // processors of the element being gated
-	scratch       []byte
-	nameBuf       [16]byte
 	blockedCounts int
+}
+
+// copyFrom makes s a deep copy of src, reusing s's slices' storage.
+func (s *state) copyFrom(src *state) {
+	ctx, matched, attrs := s.ctx[:0], s.sig.Matched[:0], s.heldTag.attrs[:0]
+	*s = *src
+	s.ctx = append(ctx, src.ctx...)
+	s.sig.Matched = append(matched, src.sig.Matched...)
+	s.heldTag.attrs = append(attrs, src.heldTag.attrs...)
 }
 
 // NewWriter returns a Writer that writes the rewritten page to out.
@@ -109,16 +131,33 @@ func NewWriter(out io.Writer, pol *Policy) *Writer {
 
 // Reset lets a Writer be reused for another page.
 func (w *Writer) Reset(out io.Writer, pol *Policy) {
-	carry, scratch, attrs, matched, ctx := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.ctx[:0]
-	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch, ctx: ctx}
-	w.t.attrs = attrs
-	w.sig.Matched = matched
+	carry, scratch, attrs, matched, ctx, held := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.ctx[:0], w.heldTag.attrs[:0]
+	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch}
+	w.ctx, w.t.attrs, w.sig.Matched, w.heldTag.attrs = ctx, attrs, matched, held
 }
 
 // Blocked returns how many elements have been neutralised so far.
 func (w *Writer) Blocked() int { return w.blockedCounts }
 
 func (w *Writer) write(b []byte) {
+	if w.err == nil && len(b) > 0 {
+		if w.rec != nil {
+			w.rec.output = append(w.rec.output, b...)
+		}
+		_, w.err = w.out.Write(b)
+	}
+}
+
+// inject writes the head or body injection. A recording keeps its place,
+// not its bytes: they differ from visitor to visitor.
+func (w *Writer) inject(body bool) {
+	if w.rec != nil {
+		w.rec.holes = append(w.rec.holes, hole{at: len(w.rec.output), body: body, lang: w.pageLang})
+	}
+	b := w.head()
+	if body {
+		b = w.body()
+	}
 	if w.err == nil && len(b) > 0 {
 		_, w.err = w.out.Write(b)
 	}
@@ -129,6 +168,29 @@ func (w *Writer) write(b []byte) {
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
+	}
+	n := len(p)
+	if w.play != nil {
+		p = p[w.replayWrite(p):]
+		if len(p) == 0 {
+			return n, w.err
+		}
+	}
+	w.scanInput(p)
+	if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markEvery {
+		w.mark(false)
+	}
+	return n, w.err
+}
+
+// scanInput rewrites p, keeping what it cannot decide yet in carry.
+func (w *Writer) scanInput(p []byte) {
+	if w.rec != nil {
+		if len(w.rec.input)+len(p) > w.recLimit {
+			w.rec = nil
+		} else {
+			w.rec.input = append(w.rec.input, p...)
+		}
 	}
 	var b []byte
 	fromCarry := len(w.carry) > 0
@@ -145,15 +207,20 @@ func (w *Writer) Write(p []byte) (int, error) {
 	} else {
 		w.carry = append(w.carry[:0], rest...)
 	}
-	return len(p), w.err
 }
 
 // Flush makes sure everything the writer can decide about has been
 // written. If the head is open and the consent state not yet injected, it
 // is injected now, so a client waiting on a slow origin already has it.
 func (w *Writer) Flush() error {
+	if w.play != nil && !w.replayFlush() {
+		return w.err
+	}
 	if w.headPending && !w.headInjected && w.mode == modeData {
 		w.injectHead()
+	}
+	if w.rec != nil {
+		w.mark(true)
 	}
 	return w.err
 }
@@ -166,19 +233,25 @@ func (w *Writer) Flush() error {
 // The unfinished construct is then written as it is (an unfinished held
 // script is still classified).
 func (w *Writer) Close() error {
+	if w.play != nil && w.replayClose() {
+		return w.err
+	}
 	if w.document {
 		if !w.headInjected {
 			w.injectHead()
 		}
 		if !w.bodyInjected {
 			w.bodyInjected = true
-			w.write(w.body())
+			w.inject(true)
 		}
 	}
 	if len(w.carry) > 0 {
 		keep := w.scan(w.carry, true)
 		w.write(w.carry[keep:])
 		w.carry = w.carry[:0]
+	}
+	if w.rec != nil {
+		w.finishRecording()
 	}
 	return w.err
 }
@@ -201,10 +274,13 @@ func (w *Writer) body() []byte { w.resolve(); return w.injections[1] }
 func (w *Writer) injectHead() {
 	w.headInjected = true
 	w.headPending = false
-	w.write(w.head())
+	w.inject(false)
 }
 
 func (w *Writer) warn(msg string) {
+	if w.rec != nil {
+		w.rec.events = append(w.rec.events, event{proc: -1, warn: msg})
+	}
 	if w.pol.OnWarn != nil {
 		w.pol.OnWarn(msg)
 	}

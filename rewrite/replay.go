@@ -1,0 +1,256 @@
+package rewrite
+
+import "bytes"
+
+// A Recording is how one page was rewritten: its input, its output with
+// the injections left out (they differ per visitor), and copies of the
+// writer's state at points along the way (marks). Sites send the same
+// page to visitor after visitor; a Writer given a Recording compares the
+// input as it arrives with the recorded input and, while they agree,
+// writes the recorded output instead of scanning — a memcmp and a copy in
+// place of a parse. Where the input differs, it takes up the state of the
+// last mark that still matched and rewrites from there.
+//
+// The output of a Writer depends on its input and its Policy. A Recording
+// may only be replayed under a Policy that rewrites the same way: the same
+// catalog, granted categories and placeholders (Inject may differ — that
+// is what the holes are for). The caller keys recordings accordingly.
+//
+// A finished Recording is never modified; any number of Writers may
+// replay it at once.
+type Recording struct {
+	input  []byte
+	output []byte
+	holes  []hole
+	events []event
+	marks  []mark // marks[0] is the start
+	end    *mark  // after Close; nil until the recording is finished
+}
+
+// hole is where an injection was written: at output offset at, the head
+// (or with body, the body) injection, resolved with page language lang.
+type hole struct {
+	at   int
+	body bool
+	lang string
+}
+
+// event is a call to Policy.OnBlock (proc >= 0) or Policy.OnWarn.
+type event struct {
+	proc int
+	warn string
+}
+
+// mark is a point where replay can stop and rewriting take over: after
+// in input bytes, out output bytes, holes and events so far, with the
+// writer's state st and the last carry bytes of the input unprocessed.
+type mark struct {
+	in, out, holes, events int
+	carry                  int
+	flushed                bool // taken at a Flush
+	st                     state
+}
+
+// markEvery is the least input between two marks taken at the end of a
+// Write. Replay can only write output up to a mark: closer marks cost
+// copies of the state, wider ones hold back more when a replay stops.
+const markEvery = 8 << 10
+
+// Size is about how much memory r holds.
+func (r *Recording) Size() int {
+	return cap(r.input) + cap(r.output) + 64*(len(r.marks)+len(r.holes)+len(r.events)) + 512
+}
+
+// Record makes w record this page, for replay with Replay. Call it after
+// Reset, before the first Write. A page with more than limit input bytes
+// is not recorded. Recording is a copy of input and output.
+func (w *Writer) Record(limit int) {
+	w.recLimit = limit
+	w.rec = &Recording{}
+	w.mark(false)
+}
+
+// Replay makes w replay r where its input agrees with r's. Call it after
+// Reset, before the first Write. If w is also recording, a page that
+// differs from r is recorded anew (sharing nothing with r); one that is
+// r again produces no new recording.
+func (w *Writer) Replay(r *Recording) {
+	if r == nil || r.end == nil {
+		return
+	}
+	w.play, w.inPos, w.playMark = r, 0, 0
+}
+
+// Recording returns what w recorded of the page it finished with Close,
+// or nil: not recording, the page was too large, or it was a replay that
+// matched to the end (the old recording is as good).
+func (w *Writer) Recording() *Recording {
+	if w.rec == nil || w.rec.end == nil {
+		return nil
+	}
+	return w.rec
+}
+
+// Replayed reports whether the page was written from a recording to the
+// end, without being rewritten.
+func (w *Writer) Replayed() bool { return w.play != nil }
+
+func (w *Writer) mark(flushed bool) {
+	r := w.rec
+	m := mark{in: len(r.input), out: len(r.output), holes: len(r.holes), events: len(r.events), carry: len(w.carry), flushed: flushed}
+	m.st.copyFrom(&w.state)
+	if n := len(r.marks); n > 0 && r.marks[n-1].in == m.in {
+		// Same input, later state (a Flush injected the head): the newer
+		// mark replaces the older.
+		r.marks[n-1] = m
+		return
+	}
+	r.marks = append(r.marks, m)
+}
+
+func (w *Writer) finishRecording() {
+	if w.err != nil {
+		w.rec = nil
+		return
+	}
+	r := w.rec
+	m := mark{in: len(r.input), out: len(r.output), holes: len(r.holes), events: len(r.events)}
+	m.st.copyFrom(&w.state)
+	r.end = &m
+}
+
+// replayWrite compares p with the recording, writes the recorded output up
+// to the last mark within what matched, and returns how much of p matched.
+// On a difference it hands over to rewriting (leaveReplay).
+func (w *Writer) replayWrite(p []byte) int {
+	r := w.play
+	rest := r.input[w.inPos:]
+	n := min(len(p), len(rest))
+	if !bytes.Equal(p[:n], rest[:n]) {
+		n = commonPrefix(p[:n], rest[:n])
+	}
+	w.inPos += n
+	last := w.playMark
+	for i := w.playMark + 1; i < len(r.marks) && r.marks[i].in <= w.inPos; i++ {
+		last = i
+	}
+	if last != w.playMark {
+		w.emit(&r.marks[last])
+		w.playMark = last
+	}
+	if n < len(p) {
+		w.leaveReplay()
+	}
+	return n
+}
+
+// replayFlush handles Flush during a replay. The output for input past the
+// last mark is not known, so unless the replay stands exactly at a mark
+// taken at a Flush, rewriting takes over and Flush goes on normally
+// (returns true).
+func (w *Writer) replayFlush() bool {
+	m := &w.play.marks[w.playMark]
+	if m.in == w.inPos && m.flushed {
+		return false
+	}
+	w.leaveReplay()
+	return true
+}
+
+// replayClose finishes a replay whose input matched to the end and returns
+// true; otherwise rewriting takes over and Close goes on (false).
+func (w *Writer) replayClose() bool {
+	r := w.play
+	if w.inPos != len(r.input) {
+		w.leaveReplay()
+		return false
+	}
+	w.emit(r.end)
+	w.blockedCounts = r.end.st.blockedCounts
+	w.rec = nil
+	return true
+}
+
+// emit writes the recorded output from the current mark up to m, with this
+// writer's injections in the holes, and replays the events in between.
+func (w *Writer) emit(m *mark) {
+	r := w.play
+	cur := &r.marks[w.playMark]
+	at := cur.out
+	for _, h := range r.holes[cur.holes:m.holes] {
+		w.emitOutput(r.output[at:h.at])
+		at = h.at
+		if !w.resolved {
+			w.pageLang = h.lang
+		}
+		b := w.head()
+		if h.body {
+			b = w.body()
+		}
+		w.emitOutput(b)
+	}
+	w.emitOutput(r.output[at:m.out])
+	for _, e := range r.events[cur.events:m.events] {
+		switch {
+		case e.proc >= 0 && w.pol.OnBlock != nil:
+			w.pol.OnBlock(e.proc)
+		case e.proc < 0 && w.pol.OnWarn != nil:
+			w.pol.OnWarn(e.warn)
+		}
+	}
+}
+
+func (w *Writer) emitOutput(b []byte) {
+	if w.err == nil && len(b) > 0 {
+		_, w.err = w.out.Write(b)
+	}
+}
+
+// leaveReplay stops replaying: the writer takes the state of the last mark
+// written out and rewrites the input matched since then. If it is
+// recording, the new recording starts as a copy of the old one up to that
+// mark.
+func (w *Writer) leaveReplay() {
+	r, m := w.play, &w.play.marks[w.playMark]
+	w.play = nil
+	w.state.copyFrom(&m.st)
+	w.carry = append(w.carry[:0], r.input[m.in-m.carry:m.in]...)
+	if w.rec != nil {
+		rec := w.rec
+		rec.input = append(rec.input[:0], r.input[:m.in]...)
+		rec.output = append(rec.output[:0], r.output[:m.out]...)
+		rec.holes = append(rec.holes[:0], r.holes[:m.holes]...)
+		rec.events = append(rec.events[:0], r.events[:m.events]...)
+		rec.marks = rec.marks[:0]
+		for i := 0; i <= w.playMark; i++ {
+			var c mark
+			c = r.marks[i]
+			c.st = state{}
+			c.st.copyFrom(&r.marks[i].st)
+			rec.marks = append(rec.marks, c)
+		}
+	}
+	if pending := r.input[m.in:w.inPos]; len(pending) > 0 {
+		w.scanInput(pending)
+	}
+}
+
+// commonPrefix returns the length of the common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	// Halve the range while it differs: a few memcmps instead of a
+	// byte loop over what does match.
+	lo := 0
+	for n-lo > 64 {
+		mid := lo + (n-lo)/2
+		if bytes.Equal(a[lo:mid], b[lo:mid]) {
+			lo = mid
+		} else {
+			n = mid
+		}
+	}
+	for lo < n && a[lo] == b[lo] {
+		lo++
+	}
+	return lo
+}

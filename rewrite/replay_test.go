@@ -1,0 +1,196 @@
+package rewrite_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/internal/pagegen"
+	"github.com/kelisim/kelisim/rewrite"
+)
+
+// pass is one rewrite of a page: how it is cut into writes, where Flush
+// comes, and what it replays and records.
+type pass struct {
+	chunks  []int // write sizes, cycled
+	flushAt int   // Flush after every flushAt-th write; 0: never
+	replay  *rewrite.Recording
+	record  bool
+}
+
+type passResult struct {
+	out      []byte
+	blocks   []int
+	rec      *rewrite.Recording
+	replayed bool
+	blocked  int
+}
+
+// runPass rewrites page under a policy whose injections name the pass
+// (id), so a replay that wrote another visitor's injection is caught.
+func runPass(t testing.TB, c *catalog.Catalog, granted catalog.Set, id string, page []byte, p pass) passResult {
+	t.Helper()
+	var res passResult
+	pol := &rewrite.Policy{
+		Catalog: c, Granted: granted,
+		Inject: func(lang string) ([]byte, []byte) {
+			return []byte("<!--head " + id + " " + lang + "-->"), []byte("<!--body " + id + "-->")
+		},
+		Placeholder: func(proc int, lang string) string { return fmt.Sprintf("blocked %d %s", proc, lang) },
+		OnBlock:     func(proc int) { res.blocks = append(res.blocks, proc) },
+	}
+	var out bytes.Buffer
+	w := rewrite.NewWriter(&out, pol)
+	if p.record {
+		w.Record(8 << 20)
+	}
+	w.Replay(p.replay)
+	for i, in := 0, page; len(in) > 0; i++ {
+		n := min(p.chunks[i%len(p.chunks)], len(in))
+		if _, err := w.Write(in[:n]); err != nil {
+			t.Fatal(err)
+		}
+		in = in[n:]
+		if p.flushAt > 0 && i%p.flushAt == p.flushAt-1 {
+			w.Flush()
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res.out, res.rec, res.replayed, res.blocked = out.Bytes(), w.Recording(), w.Replayed(), w.Blocked()
+	return res
+}
+
+// replayPages are the corpus, the vendor snippets and generated pages.
+func replayPages(t testing.TB) map[string][]byte {
+	pages := map[string][]byte{"gen-30KB": pagegen.Page(30 << 10), "gen-150KB": pagegen.Page(150 << 10)}
+	files, _ := filepath.Glob("testdata/corpus/*.html")
+	snippets, _ := filepath.Glob("../catalog/testdata/snippets/*.html")
+	for _, f := range append(files, snippets...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f)] = b
+	}
+	return pages
+}
+
+// mutate changes page at a random place: a byte flipped, bytes cut out, or
+// markup (a tracker, a comment opener, a quote) put in.
+func mutate(r *rand.Rand, page []byte) []byte {
+	if len(page) == 0 {
+		return []byte("<p>x")
+	}
+	at := r.IntN(len(page))
+	inserts := []string{`<script src="https://mc.yandex.ru/metrika/tag.js"></script>`, `<!--`, `"`, `<script>`, `</script>`, `<img src=https://www.facebook.com/tr?id=1>`, "x", `<body>`}
+	out := append([]byte{}, page[:at]...)
+	switch r.IntN(3) {
+	case 0:
+		out = append(out, page[at]^0x20)
+		out = append(out, page[at+1:]...)
+	case 1:
+		out = append(out, page[min(len(page), at+1+r.IntN(64)):]...)
+	default:
+		out = append(out, inserts[r.IntN(len(inserts))]...)
+		out = append(out, page[at:]...)
+	}
+	return out
+}
+
+// check compares a pass with a fresh rewrite of the same input, cut the
+// same way: the same bytes (with this pass's own injections), the same
+// OnBlock calls, the same count.
+func check(t *testing.T, what string, got, want passResult) {
+	t.Helper()
+	if !bytes.Equal(got.out, want.out) {
+		i := 0
+		for i < min(len(got.out), len(want.out)) && got.out[i] == want.out[i] {
+			i++
+		}
+		t.Fatalf("%s: output differs at byte %d:\n got …%q…\nwant …%q…", what, i, got.out[max(0, i-80):min(len(got.out), i+80)], want.out[max(0, i-80):min(len(want.out), i+80)])
+	}
+	if fmt.Sprint(got.blocks) != fmt.Sprint(want.blocks) || got.blocked != want.blocked {
+		t.Fatalf("%s: blocked %v (%d), want %v (%d)", what, got.blocks, got.blocked, want.blocks, want.blocked)
+	}
+}
+
+// TestReplay holds replay to rewriting: for every page of the corpus and
+// the generated ones, under three consent states, a replay of a recording
+// writes what a fresh rewrite writes — whether the input is the same page
+// cut into different writes, or a page changed somewhere (then the replay
+// hands over to the rewriter mid-page and records the new page).
+func TestReplay(t *testing.T) {
+	c := builtin(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	cuts := [][]int{{32 << 10}, {1}, {3, 17, 512}, {4096, 100, 9000}, {1 << 20}}
+	for name, page := range replayPages(t) {
+		for _, granted := range []catalog.Set{0, catalog.Analytics.Bit(), catalog.All} {
+			first := runPass(t, c, granted, "A", page, pass{chunks: cuts[r.IntN(len(cuts))], record: true})
+			if first.rec == nil {
+				t.Fatalf("%s: nothing recorded", name)
+			}
+			for i, cut := range cuts {
+				what := fmt.Sprintf("%s granted %v cut %d", name, granted, i)
+				fresh := runPass(t, c, granted, "B", page, pass{chunks: cut})
+				got := runPass(t, c, granted, "B", page, pass{chunks: cut, replay: first.rec, record: true})
+				check(t, what+" same page", got, fresh)
+				if !got.replayed || got.rec != nil {
+					t.Fatalf("%s: same page not replayed to the end (replayed %v, new recording %v)", what, got.replayed, got.rec != nil)
+				}
+
+				changed := mutate(r, page)
+				fresh = runPass(t, c, granted, "C", changed, pass{chunks: cut})
+				got = runPass(t, c, granted, "C", changed, pass{chunks: cut, replay: first.rec, record: true})
+				check(t, what+" changed page", got, fresh)
+				if !bytes.Equal(changed, page) && (got.replayed || got.rec == nil) {
+					t.Fatalf("%s: changed page replayed to the end or not recorded anew", what)
+				}
+				if got.rec != nil {
+					again := runPass(t, c, granted, "D", changed, pass{chunks: cuts[r.IntN(len(cuts))], replay: got.rec})
+					fresh = runPass(t, c, granted, "D", changed, pass{chunks: cut})
+					check(t, what+" re-recorded page", again, fresh)
+					if !again.replayed {
+						t.Fatalf("%s: re-recorded page not replayed", what)
+					}
+				}
+
+				// Flushes (a streaming origin): where they fall changes
+				// where the head goes, so the reference flushes alike.
+				flushed := pass{chunks: cut, flushAt: 1 + r.IntN(3)}
+				rec := runPass(t, c, granted, "E", page, pass{chunks: flushed.chunks, flushAt: flushed.flushAt, record: true}).rec
+				fresh = runPass(t, c, granted, "F", page, flushed)
+				flushed.replay = rec
+				check(t, what+" flushed", runPass(t, c, granted, "F", page, flushed), fresh)
+			}
+		}
+	}
+}
+
+// FuzzReplay: recorded on one page, replayed on another, the output is
+// that of a fresh rewrite of the other.
+//
+//	go test ./rewrite -run XXX -fuzz FuzzReplay -fuzztime 5m
+func FuzzReplay(f *testing.F) {
+	c := builtin(f)
+	for _, page := range replayPages(f) {
+		f.Add(page, page[:len(page)/2], uint16(7))
+	}
+	f.Add([]byte(`<html><head><script>ym(1,"init")</script></head><body><p>a</p>`), []byte(`<html><head><script>ym(1,"init")</script></head><body><p>b</p>`), uint16(3))
+	f.Fuzz(func(t *testing.T, a, b []byte, cut uint16) {
+		chunks := []int{int(cut%97) + 1, int(cut%4099) + 1}
+		for _, granted := range []catalog.Set{0, catalog.All} {
+			rec := runPass(t, c, granted, "A", a, pass{chunks: chunks[1:], record: true}).rec
+			if rec == nil {
+				t.Fatal("nothing recorded")
+			}
+			got := runPass(t, c, granted, "B", b, pass{chunks: chunks, replay: rec, record: true})
+			check(t, "replay", got, runPass(t, c, granted, "B", b, pass{chunks: chunks}))
+		}
+	})
+}
