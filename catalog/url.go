@@ -208,6 +208,11 @@ func (c *Catalog) MatchURLBytes(v []byte) int {
 	for len(v) > 0 && v[len(v)-1] <= ' ' {
 		v = v[:len(v)-1]
 	}
+	// A path on the page's own host ("/media/1.jpg"), the common case:
+	// what follows the first two bytes cannot make it another host's.
+	if len(v) >= 2 && v[0] == '/' && pathByte[v[1]] {
+		return -1
+	}
 	if hasSpecial(v) {
 		return c.MatchURL(string(v))
 	}
@@ -354,3 +359,13 @@ func pathHasPrefix(pq []byte, prefix string) bool {
 	}
 	return len(pq) >= len(prefix) && string(pq[:len(prefix)]) == prefix
 }
+
+// pathByte marks bytes that, second after a '/', make a URL a path on the
+// same host: letters, digits and "-._~" (not '/', '\\', whitespace — which
+// browsers drop — or anything percent- or entity-encoded).
+var pathByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return
+}()

@@ -5,20 +5,27 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/kelisim/kelisim/gateway"
 	"github.com/kelisim/kelisim/internal/pagegen"
 )
 
 // BenchmarkGatewayPage serves the generated 150 KB page through the
 // gateway (no consent cookie: the rewriting path) in process, to count
-// the gateway's own cost per page beside the rewriter's.
+// the gateway's own cost per page beside the rewriter's: rewritten every
+// time (replay off), and replayed (the same page again).
 func BenchmarkGatewayPage(b *testing.B) {
+	b.Run("rewrite", func(b *testing.B) { benchGatewayPage(b, -1) })
+	b.Run("replay", func(b *testing.B) { benchGatewayPage(b, 0) })
+}
+
+func benchGatewayPage(b *testing.B, replayCache int) {
 	page := pagegen.Page(150 << 10)
 	e := newEnv(b, "", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		for i := 0; i < len(page); i += 32 << 10 {
 			w.Write(page[i:min(i+32<<10, len(page))])
 		}
-	})
+	}, func(c *gateway.Config) { c.ReplayCache = replayCache })
 	h := e.gw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.origin(w, r) }))
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Accept", "text/html")

@@ -294,9 +294,14 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 				} else {
 					rest = nil
 				}
-				cand = bytes.TrimLeft(cand, " \t\n\r\f")
-				if i := bytes.IndexAny(cand, " \t\n\r\f"); i >= 0 {
-					cand = cand[:i]
+				for len(cand) > 0 && isSpace(cand[0]) {
+					cand = cand[1:]
+				}
+				for i, c := range cand {
+					if isSpace(c) {
+						cand = cand[:i]
+						break
+					}
 				}
 				if p := w.matchURL(cand); p >= 0 {
 					cats |= w.pol.Catalog.Category(p).Bit()

@@ -100,12 +100,19 @@ func parseTag(b []byte, t *tag) bool {
 		}
 		switch q := b[j]; q {
 		case '"', '\'':
-			k := bytes.IndexByte(b[j+1:], q)
-			if k < 0 {
-				return false
+			// Most values are short: a loop beats IndexByte's setup.
+			k := j + 1
+			for stop := min(len(b), k+24); k < stop && b[k] != q; k++ {
 			}
-			a.valStart, a.valEnd = j+1, j+1+k
-			i = j + 2 + k
+			if k >= len(b) || b[k] != q {
+				n := bytes.IndexByte(b[k:], q)
+				if n < 0 {
+					return false
+				}
+				k += n
+			}
+			a.valStart, a.valEnd = j+1, k
+			i = k + 1
 		case '>':
 			a.valStart, a.valEnd = j, j
 			i = j
