@@ -18,6 +18,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -41,8 +42,8 @@ import (
 
 func main() {
 	bin := flag.String("bin", "./kelisim", "kelisim binary (built from ./cmd/kelisim if missing)")
-	rounds := flag.Int("rounds", 3, "interleaved rounds per target")
-	dur := flag.Duration("d", 5*time.Second, "duration of one round")
+	rounds := flag.Int("rounds", 6, "interleaved rounds per target")
+	dur := flag.Duration("d", 3*time.Second, "duration of one round")
 	conns := flag.Int("c", 32, "concurrent connections")
 	useGo := flag.Bool("go", false, "use the built-in Go load generator instead of wrk")
 	only := flag.String("only", "", "run only the resources whose label contains this (e.g. page)")
@@ -58,6 +59,7 @@ type target struct{ name, path string }
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // the kelisim process's CPU time per request (origin included)
 }
 
 func run(bin string, rounds int, dur time.Duration, conns int, useGo bool, only string) error {
@@ -150,15 +152,22 @@ http://127.0.0.1:%d {
 	if only != "" {
 		sets = slices.DeleteFunc(sets, func(s struct{ label, path string }) bool { return !strings.Contains(s.label, only) })
 	}
-	fmt.Printf("%-12s %-14s %10s %10s %10s\n", "resource", "server", "req/s", "p50", "p99")
+	fmt.Printf("%-12s %-14s %10s %10s %10s %12s\n", "resource", "server", "req/s", "p50", "p99", "CPU/req")
 	type key struct{ set, srv string }
 	best := map[key][]result{}
 	rssBefore := rss(cmd.Process.Pid)
 	var rssPeak int64
 	for _, s := range sets {
 		for r := 0; r < rounds; r++ {
-			for _, srv := range servers {
+			order := slices.Clone(servers)
+			if r%2 == 1 {
+				// ABCD DCBA…: a drift in the machine's speed during the
+				// run weighs on every server alike.
+				slices.Reverse(order)
+			}
+			for _, srv := range order {
 				url := fmt.Sprintf("http://127.0.0.1:%d%s", portOf[srv.name], s.path)
+				cpu0 := cpuTime(cmd.Process.Pid)
 				var res result
 				var err error
 				if useGo {
@@ -169,13 +178,14 @@ http://127.0.0.1:%d {
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", srv.name, s.path, err)
 				}
+				res.cpu = time.Duration(float64(cpuTime(cmd.Process.Pid)-cpu0) / (res.rps * dur.Seconds()))
 				best[key{s.label, srv.name}] = append(best[key{s.label, srv.name}], res)
 				rssPeak = max(rssPeak, rss(cmd.Process.Pid))
 			}
 		}
 		for _, srv := range servers {
 			m := median(best[key{s.label, srv.name}])
-			fmt.Printf("%-12s %-14s %10.0f %10v %10v\n", s.label, srv.name, m.rps, m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond))
+			fmt.Printf("%-12s %-14s %10.0f %10v %10v %12v\n", s.label, srv.name, m.rps, m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond), medianCPU(best[key{s.label, srv.name}]).Round(time.Microsecond))
 		}
 	}
 
@@ -197,12 +207,40 @@ http://127.0.0.1:%d {
 			if g.rps/b.rps < target {
 				mark = "BELOW TARGET"
 			}
-			fmt.Printf("  %-12s %-14s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×\n", s.label, srv, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99))
+			fmt.Printf("  %-12s %-14s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×, server CPU per request %.2f×\n", s.label, srv, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99),
+				float64(medianCPU(best[key{s.label, srv}]))/float64(medianCPU(best[key{s.label, "reverse_proxy"}])))
 		}
 	}
 	fmt.Printf("\ngateway RSS: %d MB at start of load, %d MB peak under load; 64 concurrent 1.5 MB pages: %d MB → %d MB (growth %d MB, target < 64 MB)\n",
 		rssBefore>>20, rssPeak>>20, base>>20, peak>>20, (peak-base)>>20)
 	return nil
+}
+
+// medianCPU is the median CPU time per request of rs.
+func medianCPU(rs []result) time.Duration {
+	cs := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		cs[i] = r.cpu
+	}
+	slices.Sort(cs)
+	return cs[len(cs)/2]
+}
+
+// cpuTime is the user+system CPU time pid has used.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 per second).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 func median(rs []result) result {
