@@ -1,5 +1,7 @@
 package catalog
 
+import "slices"
+
 // signatures is an Aho–Corasick automaton over every processor's inline
 // loader snippets and URL hosts, so an inline script is classified in one
 // pass over its bytes however many processors the catalog has. It is a
@@ -161,6 +163,12 @@ type SigState struct {
 
 // Reset starts a new scan, keeping Matched's storage.
 func (st *SigState) Reset() { st.row = 0; st.Matched = st.Matched[:0] }
+
+// Equal reports whether two scans are at the same point with the same
+// matches: fed the same bytes from here, they end the same.
+func (st *SigState) Equal(o *SigState) bool {
+	return st.row == o.row && slices.Equal(st.Matched, o.Matched)
+}
 
 // ScanInline feeds b, the next bytes of an inline script, to the scan.
 func (c *Catalog) ScanInline(st *SigState, b []byte) {

@@ -40,8 +40,13 @@ type memo struct {
 	recording map[memoKey]bool // keys with a recording in flight
 }
 
-// maxRecording is how many pages may be recorded at once.
-const maxRecording = 8
+// maxRecording is how many pages may be recorded at once, and
+// maxRecorded the largest page recorded: recordings in flight hold at
+// most a few MiB in all.
+const (
+	maxRecording = 4
+	maxRecorded  = 1 << 20
+)
 
 type memoEntry struct {
 	key memoKey
@@ -49,9 +54,10 @@ type memoEntry struct {
 }
 
 func newMemo(limit int) *memo {
-	// A page bigger than an eighth of the budget would push out too much;
-	// it is rewritten every time.
-	return &memo{limit: limit, items: map[memoKey]*list.Element{}, maxEntry: limit / 8, recording: map[memoKey]bool{}}
+	// A page bigger than an eighth of the budget would push out too much,
+	// and a recording in flight holds its page (twice): pages over
+	// maxRecorded are rewritten every time.
+	return &memo{limit: limit, items: map[memoKey]*list.Element{}, maxEntry: min(limit/8, maxRecorded), recording: map[memoKey]bool{}}
 }
 
 // startRecording reports whether the caller may record the page of k; if

@@ -92,8 +92,11 @@ func (w *Writer) Recording() *Recording {
 }
 
 // Replayed reports whether the page was written from a recording to the
-// end, without being rewritten.
+// end (rewritten, at most, where it differed from the recording).
 func (w *Writer) Replayed() bool { return w.play != nil }
+
+// Resumes is how many times a replay took up again after a difference.
+func (w *Writer) Resumes() int { return w.resumes }
 
 func (w *Writer) mark(flushed bool) {
 	r := w.rec
@@ -166,7 +169,7 @@ func (w *Writer) replayClose() bool {
 		return false
 	}
 	w.emit(r.end)
-	w.blockedCounts = r.end.st.blockedCounts
+	w.blockedCounts = r.end.st.blockedCounts + w.blockBase
 	w.rec = nil
 	return true
 }
@@ -214,7 +217,10 @@ func (w *Writer) leaveReplay() {
 	r, m := w.play, &w.play.marks[w.playMark]
 	w.play = nil
 	w.state.copyFrom(&m.st)
+	w.blockedCounts += w.blockBase
 	w.carry = append(w.carry[:0], r.input[m.in-m.carry:m.in]...)
+	w.resync, w.resyncMark = r, w.playMark+1
+	w.tail = append(w.tail[:0], r.input[max(0, w.inPos-(anchorLen-1)):w.inPos]...)
 	if w.rec != nil {
 		rec := w.rec
 		rec.input = append(rec.input[:0], r.input[:m.in]...)
@@ -253,4 +259,90 @@ func commonPrefix(a, b []byte) int {
 		lo++
 	}
 	return lo
+}
+
+// Taking a replay up again. A page that differs from its recording often
+// differs in a few places only (a token, a date, a counter). Past the
+// difference the writer rewrites, and looks in its input for the bytes
+// just before a later mark of the recording (the anchor). Where they
+// are, it rewrites up to exactly there; if its state is then the state
+// of that mark, the rest of the page from here on is the recording's
+// input from the mark on, read in the same state — and replay resumes.
+// A false anchor (the same bytes elsewhere) costs a comparison: replay
+// still writes only output whose input matched from an equal state.
+const (
+	anchorLen = 48 // within bytes.Index's vectorised needle sizes
+	// maxResyncSearches bounds the searching on a page that has become
+	// another page.
+	maxResyncSearches = 32
+	// resyncSlack: a mark whose offset is this far behind the input read
+	// is taken as lost in a difference.
+	resyncSlack = 64 << 10
+)
+
+// resyncPoint returns where in p, whose first byte is input offset at,
+// the anchor of a candidate mark ends, or len(p).
+func (w *Writer) resyncPoint(p []byte, at int) int {
+	r := w.resync
+	for w.resyncMark < len(r.marks) && r.marks[w.resyncMark].in+resyncSlack < at {
+		w.resyncMark++
+	}
+	for mi := w.resyncMark; mi < min(len(r.marks), w.resyncMark+3); mi++ {
+		y := r.marks[mi].in
+		if y < anchorLen {
+			continue
+		}
+		if w.resyncSearches++; w.resyncSearches > maxResyncSearches {
+			w.resync = nil
+			return len(p)
+		}
+		anchor := r.input[y-anchorLen : y]
+		// The anchor may begin in an earlier write.
+		var buf [2 * anchorLen]byte
+		joined := append(append(buf[:0], w.tail...), p[:min(len(p), anchorLen-1)]...)
+		if i := bytes.Index(joined, anchor); i >= 0 && i+anchorLen > len(w.tail) {
+			w.resyncMark, w.resyncPending = mi, true
+			return i + anchorLen - len(w.tail)
+		}
+		if i := bytes.Index(p, anchor); i >= 0 {
+			w.resyncMark, w.resyncPending = mi, true
+			return i + anchorLen
+		}
+	}
+	if w.resyncMark >= len(r.marks) {
+		w.resync = nil
+	}
+	return len(p)
+}
+
+// tryResume resumes the replay at the candidate mark if the writer stands
+// where the mark stood.
+func (w *Writer) tryResume() {
+	w.resyncPending = false
+	r, mi := w.resync, w.resyncMark
+	m := &r.marks[mi]
+	if len(w.carry) == m.carry && bytes.Equal(w.carry, r.input[m.in-m.carry:m.in]) && w.state.sameAs(&m.st) {
+		w.play, w.inPos, w.playMark = r, m.in, mi
+		w.blockBase = w.blockedCounts - m.st.blockedCounts
+		w.resync = nil
+		// What is recorded is no longer this page from its start: the
+		// recording stays as it was.
+		w.rec = nil
+		w.resumes++
+		return
+	}
+	w.resyncMark = mi + 1
+}
+
+// keepTail keeps the last anchorLen-1 input bytes, for anchors that span
+// two writes.
+func (w *Writer) keepTail(p []byte) {
+	if len(p) >= anchorLen-1 {
+		w.tail = append(w.tail[:0], p[len(p)-(anchorLen-1):]...)
+		return
+	}
+	w.tail = append(w.tail, p...)
+	if extra := len(w.tail) - (anchorLen - 1); extra > 0 {
+		w.tail = w.tail[:copy(w.tail, w.tail[extra:])]
+	}
 }

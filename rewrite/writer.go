@@ -14,6 +14,7 @@ package rewrite
 import (
 	"bytes"
 	"io"
+	"slices"
 
 	"github.com/kelisim/kelisim/catalog"
 )
@@ -85,8 +86,20 @@ type Writer struct {
 	rec      *Recording // being recorded, or nil
 	recLimit int        // input size past which the recording is dropped
 	play     *Recording // being replayed, or nil
-	inPos    int        // replay: input bytes matched so far
+	inPos    int        // replay: input bytes matched so far, in play's offsets
 	playMark int        // replay: index of the last mark written out
+	pos      int        // input bytes written to w
+	// blockBase is what the page blocked before the replay took up again
+	// minus what the recording had blocked by then.
+	blockBase int
+	// After a replay stopped at a difference: the recording to take up
+	// again where the page is the same again (resyncPoint).
+	resync         *Recording
+	resyncMark     int  // next candidate mark of resync
+	resyncPending  bool // scanning stopped where resyncMark's anchor ends
+	resyncSearches int
+	resumes        int
+	tail           []byte // the last input bytes, up to anchorLen-1, while resyncing
 }
 
 // state is everything about the page read so far that decides how the
@@ -113,6 +126,27 @@ type state struct {
 	pageLang      string
 	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
 	blockedCounts int
+}
+
+// sameAs reports whether s and o rewrite the same input the same way.
+// What a held element needs counts only while one is held; the count of
+// blocked elements does not count.
+func (s *state) sameAs(o *state) bool {
+	if s.mode != o.mode || s.rawName != o.rawName || s.escState != o.escState ||
+		s.swallowStyleEnd != o.swallowStyleEnd || s.document != o.document ||
+		s.headPending != o.headPending || s.headInjected != o.headInjected ||
+		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
+		s.pageLang != o.pageLang || !slices.Equal(s.ctx, o.ctx) {
+		return false
+	}
+	if s.mode != modeHeld {
+		return true
+	}
+	a, b := &s.heldTag, &o.heldTag
+	return s.heldStart == o.heldStart && s.heldScan == o.heldScan && s.heldKind == o.heldKind &&
+		s.sig.Equal(&o.sig) && a.end == b.end && a.nameStart == b.nameStart &&
+		a.nameEnd == b.nameEnd && a.selfClosing == b.selfClosing && a.length == b.length &&
+		slices.Equal(a.attrs, b.attrs)
 }
 
 // copyFrom makes s a deep copy of src, reusing s's slices' storage.
@@ -170,13 +204,25 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	n := len(p)
-	if w.play != nil {
-		p = p[w.replayWrite(p):]
-		if len(p) == 0 {
-			return n, w.err
+	for len(p) > 0 && w.err == nil {
+		if w.play != nil {
+			p = p[w.replayWrite(p):]
+			continue
+		}
+		cut := len(p)
+		if w.resync != nil {
+			cut = w.resyncPoint(p, w.pos+n-len(p))
+		}
+		w.scanInput(p[:cut])
+		if w.resync != nil {
+			w.keepTail(p[:cut])
+		}
+		p = p[cut:]
+		if w.resyncPending {
+			w.tryResume()
 		}
 	}
-	w.scanInput(p)
+	w.pos += n
 	if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markEvery {
 		w.mark(false)
 	}
