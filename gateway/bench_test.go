@@ -1,9 +1,12 @@
 package gateway_test
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/kelisim/kelisim/gateway"
 	"github.com/kelisim/kelisim/internal/pagegen"
@@ -16,12 +19,37 @@ import (
 func BenchmarkGatewayPage(b *testing.B) {
 	b.Run("rewrite", func(b *testing.B) { benchGatewayPage(b, -1) })
 	b.Run("replay", func(b *testing.B) { benchGatewayPage(b, 0) })
+	b.Run("tokens-rewrite", func(b *testing.B) { benchGatewayPage(b, -1, tokens) })
+	b.Run("tokens-replay", func(b *testing.B) { benchGatewayPage(b, 0, tokens) })
 }
 
-func benchGatewayPage(b *testing.B, replayCache int) {
+// tokens makes the page differ on every request, as a CMS page does: a
+// token in the head and the time near the end.
+func tokens(page []byte) func() []byte {
+	head := bytes.Index(page, []byte("<title>"))
+	end := bytes.LastIndex(page, []byte("</body>"))
+	n := 0
+	return func() []byte {
+		n++
+		var b bytes.Buffer
+		b.Write(page[:head])
+		fmt.Fprintf(&b, `<meta name="csrf-token" content="%016x">`, uint64(n)*0x9e3779b97f4a7c15)
+		b.Write(page[head:end])
+		fmt.Fprintf(&b, "<!-- generated %s -->", time.Now().Format(time.RFC3339Nano))
+		b.Write(page[end:])
+		return b.Bytes()
+	}
+}
+
+func benchGatewayPage(b *testing.B, replayCache int, vary ...func([]byte) func() []byte) {
 	page := pagegen.Page(150 << 10)
+	next := func() []byte { return page }
+	if len(vary) > 0 {
+		next = vary[0](page)
+	}
 	e := newEnv(b, "", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page := next()
 		for i := 0; i < len(page); i += 32 << 10 {
 			w.Write(page[i:min(i+32<<10, len(page))])
 		}

@@ -1,6 +1,9 @@
 package rewrite
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // A Recording is how one page was rewritten: its input, its output with
 // the injections left out (they differ per visitor), and copies of the
@@ -51,14 +54,15 @@ type mark struct {
 	st                     state
 }
 
-// markEvery is the least input between two marks taken at the end of a
-// Write. Replay can only write output up to a mark: closer marks cost
-// copies of the state, wider ones hold back more when a replay stops.
-const markEvery = 8 << 10
+// markEvery is the input between two marks. Replay writes output only up
+// to a mark, and a difference costs the rewriting from the mark before it
+// to the mark after: closer marks cost more copies of the state, wider
+// ones more rewriting around each difference.
+const markEvery = 2 << 10
 
 // Size is about how much memory r holds.
 func (r *Recording) Size() int {
-	return cap(r.input) + cap(r.output) + 64*(len(r.marks)+len(r.holes)+len(r.events)) + 512
+	return cap(r.input) + cap(r.output) + int(unsafe.Sizeof(mark{}))*len(r.marks) + 48*(len(r.holes)+len(r.events)) + 512
 }
 
 // Record makes w record this page, for replay with Replay. Call it after

@@ -213,6 +213,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.resync != nil {
 			cut = w.resyncPoint(p, w.pos+n-len(p))
 		}
+		if w.rec != nil {
+			// A mark every markEvery bytes, however large the write.
+			if next := w.rec.marks[len(w.rec.marks)-1].in + markEvery - len(w.rec.input); next > 0 && next < cut {
+				cut = next
+			}
+		}
 		w.scanInput(p[:cut])
 		if w.resync != nil {
 			w.keepTail(p[:cut])
@@ -221,11 +227,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.resyncPending {
 			w.tryResume()
 		}
+		if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markEvery {
+			w.mark(false)
+		}
 	}
 	w.pos += n
-	if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markEvery {
-		w.mark(false)
-	}
 	return n, w.err
 }
 

@@ -98,42 +98,54 @@ func run(bin string, rounds int, dur time.Duration, conns int, useGo bool, only 
 		ports[i] = freePort()
 	}
 	origin, bare, gw, admin, full := ports[0], ports[1], ports[2], ports[3], ports[4]
+	// A dynamic origin: the 150 KB page with a per-request token in the
+	// head and a time near the end, as a CMS page with a CSRF token has.
+	dyn, err := dynamicOrigin(pagegen.Page(150 << 10))
+	if err != nil {
+		return err
+	}
+	defer dyn.Close()
+	dynAddr := dyn.Addr().String()
 	cf := fmt.Sprintf(`{
-	admin 127.0.0.1:%d
+	admin 127.0.0.1:%[1]d
 	log {
 		level ERROR
 	}
 }
-http://127.0.0.1:%d {
-	root * %s
+http://127.0.0.1:%[2]d {
+	root * %[3]s
 	file_server
 }
-http://127.0.0.1:%d {
-	reverse_proxy 127.0.0.1:%d
+http://127.0.0.1:%[4]d {
+	reverse_proxy /dynamic* %[7]s
+	reverse_proxy 127.0.0.1:%[2]d
 }
-http://127.0.0.1:%d {
+http://127.0.0.1:%[5]d {
 	consent
-	reverse_proxy 127.0.0.1:%d
+	reverse_proxy /dynamic* %[7]s
+	reverse_proxy 127.0.0.1:%[2]d
 }
-http://127.0.0.1:%d {
+http://127.0.0.1:%[6]d {
 	consent {
 		replay_cache off
 	}
-	reverse_proxy 127.0.0.1:%d
+	reverse_proxy /dynamic* %[7]s
+	reverse_proxy 127.0.0.1:%[2]d
 }
-`, admin, origin, site, bare, origin, gw, origin, full, origin)
+`, admin, origin, site, bare, gw, full, dynAddr)
 	cfPath := filepath.Join(dir, "Caddyfile")
 	os.WriteFile(cfPath, []byte(cf), 0o644)
 	cmd := exec.Command(bin, "run", "--config", cfPath)
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dir)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 	for _, p := range []int{origin, bare, gw, full} {
 		if err := waitUp(fmt.Sprintf("http://127.0.0.1:%d/app.js", p)); err != nil {
-			return err
+			return fmt.Errorf("%w\n%s", err, stderr.Bytes())
 		}
 	}
 
@@ -143,6 +155,7 @@ http://127.0.0.1:%d {
 		path  string
 	}{
 		{"150 KB page", "/page150k.html"},
+		{"150 KB page with tokens", "/dynamic150k.html"},
 		{"JS", "/app.js"},
 		{"CSS", "/site.css"},
 		{"image", "/photo.png"},
@@ -152,7 +165,7 @@ http://127.0.0.1:%d {
 	if only != "" {
 		sets = slices.DeleteFunc(sets, func(s struct{ label, path string }) bool { return !strings.Contains(s.label, only) })
 	}
-	fmt.Printf("%-12s %-14s %10s %10s %10s %12s\n", "resource", "server", "req/s", "p50", "p99", "CPU/req")
+	fmt.Printf("%-24s %-14s %10s %10s %10s %12s\n", "resource", "server", "req/s", "p50", "p99", "CPU/req")
 	type key struct{ set, srv string }
 	best := map[key][]result{}
 	rssBefore := rss(cmd.Process.Pid)
@@ -166,6 +179,9 @@ http://127.0.0.1:%d {
 				slices.Reverse(order)
 			}
 			for _, srv := range order {
+				if srv.name == "file_server" && strings.HasPrefix(s.path, "/dynamic") {
+					continue
+				}
 				url := fmt.Sprintf("http://127.0.0.1:%d%s", portOf[srv.name], s.path)
 				cpu0 := cpuTime(cmd.Process.Pid)
 				var res result
@@ -184,8 +200,11 @@ http://127.0.0.1:%d {
 			}
 		}
 		for _, srv := range servers {
+			if len(best[key{s.label, srv.name}]) == 0 {
+				continue
+			}
 			m := median(best[key{s.label, srv.name}])
-			fmt.Printf("%-12s %-14s %10.0f %10v %10v %12v\n", s.label, srv.name, m.rps, m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond), medianCPU(best[key{s.label, srv.name}]).Round(time.Microsecond))
+			fmt.Printf("%-24s %-14s %10.0f %10v %10v %12v\n", s.label, srv.name, m.rps, m.p50.Round(10*time.Microsecond), m.p99.Round(10*time.Microsecond), medianCPU(best[key{s.label, srv.name}]).Round(time.Microsecond))
 		}
 	}
 
@@ -207,7 +226,7 @@ http://127.0.0.1:%d {
 			if g.rps/b.rps < target {
 				mark = "BELOW TARGET"
 			}
-			fmt.Printf("  %-12s %-14s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×, server CPU per request %.2f×\n", s.label, srv, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99),
+			fmt.Printf("  %-24s %-14s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×, server CPU per request %.2f×\n", s.label, srv, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99),
 				float64(medianCPU(best[key{s.label, srv}]))/float64(medianCPU(best[key{s.label, "reverse_proxy"}])))
 		}
 	}
@@ -246,6 +265,31 @@ func cpuTime(pid int) time.Duration {
 func median(rs []result) result {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].rps < rs[j].rps })
 	return rs[len(rs)/2]
+}
+
+// dynamicOrigin serves page at /dynamic150k.html, each time with a new
+// token in the head and the time before </body>.
+func dynamicOrigin(page []byte) (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	head := bytes.Index(page, []byte("<title>"))
+	end := bytes.LastIndex(page, []byte("</body>"))
+	var n atomic.Uint64
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		var b bytes.Buffer
+		b.Grow(len(page) + 128)
+		b.Write(page[:head])
+		fmt.Fprintf(&b, `<meta name="csrf-token" content="%016x">`, n.Add(1)*0x9e3779b97f4a7c15)
+		b.Write(page[head:end])
+		fmt.Fprintf(&b, "<!-- generated %s -->", time.Now().Format(time.RFC3339Nano))
+		b.Write(page[end:])
+		w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+		w.Write(b.Bytes())
+	}))
+	return l, nil
 }
 
 func freePort() int {
