@@ -95,8 +95,138 @@ var kinds = [numKinds]kindInfo{
 // svgScriptAttrs are where an SVG <script> names its source.
 var svgScriptAttrs = []string{"src", "href", "xlink:href"}
 
+// shortKinds are the tag names of up to 8 bytes that are not kOther.
+var shortKinds = []struct {
+	name string
+	kind kind
+}{
+	{"frameset", kFrameset},
+	{"html", kHTML},
+	{"head", kHead},
+	{"body", kBody},
+	{"meta", kMeta},
+	{"title", kTitle},
+	{"base", kBase},
+	{"link", kLink},
+	{"style", kStyle},
+	{"script", kScript},
+	{"noscript", kNoscript},
+	{"template", kTemplate},
+	{"iframe", kIframe},
+	{"frame", kFrame},
+	{"img", kImg},
+	{"image", kImage},
+	{"source", kSource},
+	{"video", kVideo},
+	{"audio", kAudio},
+	{"track", kTrack},
+	{"embed", kEmbed},
+	{"object", kObject},
+	{"input", kInput},
+	{"use", kUse},
+	{"feimage", kFeImage},
+	{"svg", kSVG},
+	{"math", kMath},
+	{"xmp", kXmp},
+	{"noembed", kNoembed},
+	{"noframes", kNoframes},
+	{"textarea", kTextarea},
+	{"desc", kIntegration},
+	{"mi", kIntegration},
+	{"mn", kIntegration},
+	{"mo", kIntegration},
+	{"ms", kIntegration},
+	{"mtext", kIntegration},
+	{"b", kBreakout},
+	{"big", kBreakout},
+	{"br", kBreakout},
+	{"center", kBreakout},
+	{"code", kBreakout},
+	{"dd", kBreakout},
+	{"div", kBreakout},
+	{"dl", kBreakout},
+	{"dt", kBreakout},
+	{"em", kBreakout},
+	{"h1", kBreakout},
+	{"h2", kBreakout},
+	{"h3", kBreakout},
+	{"h4", kBreakout},
+	{"h5", kBreakout},
+	{"h6", kBreakout},
+	{"hr", kBreakout},
+	{"i", kBreakout},
+	{"li", kBreakout},
+	{"listing", kBreakout},
+	{"menu", kBreakout},
+	{"nobr", kBreakout},
+	{"ol", kBreakout},
+	{"p", kBreakout},
+	{"pre", kBreakout},
+	{"ruby", kBreakout},
+	{"s", kBreakout},
+	{"small", kBreakout},
+	{"span", kBreakout},
+	{"strike", kBreakout},
+	{"strong", kBreakout},
+	{"sub", kBreakout},
+	{"sup", kBreakout},
+	{"table", kBreakout},
+	{"tt", kBreakout},
+	{"u", kBreakout},
+	{"ul", kBreakout},
+	{"var", kBreakout},
+}
+
+// kindTable is a perfect hash of shortKinds: a name packed into a uint64,
+// times kindMul, shifted, indexes the one slot it can be in.
+var (
+	kindTable [1 << kindBits]struct {
+		key  uint64
+		kind kind
+	}
+	kindMul uint64
+)
+
+const kindBits = 10
+
+func init() {
+	// Try multipliers from a fixed sequence until no two names collide.
+	x := uint64(0x9e3779b97f4a7c15)
+next:
+	for {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		mul := x | 1
+		var used [1 << kindBits]bool
+		for _, e := range shortKinds {
+			h := (pack(e.name) * mul) >> (64 - kindBits)
+			if used[h] {
+				continue next
+			}
+			used[h] = true
+		}
+		kindMul = mul
+		break
+	}
+	for i := range kindTable {
+		kindTable[i].key = ^uint64(0)
+	}
+	for _, e := range shortKinds {
+		t := &kindTable[(pack(e.name)*kindMul)>>(64-kindBits)]
+		t.key, t.kind = pack(e.name), e.kind
+	}
+}
+
+func pack(name string) (v uint64) {
+	for i := 0; i < len(name); i++ {
+		v |= uint64(name[i]) << (8 * i)
+	}
+	return v
+}
+
 // kindOf classifies a tag name: the name, lower-cased, is packed into a
-// uint64 and switched on, which compiles to a few comparisons.
+// uint64 and looked up in a perfect hash table (one multiply, one load).
 func kindOf(name []byte) kind {
 	if len(name) > 8 {
 		switch len(name) {
@@ -123,76 +253,15 @@ func kindOf(name []byte) kind {
 	for i, c := range name {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
+		} else if c == 0 {
+			// A browser reads NUL as U+FFFD: "script\x00" is no script
+			// (packed, it would be).
+			return kOther
 		}
 		v |= uint64(c) << (8 * i)
 	}
-	switch v {
-	case 0x746573656d617266 /* frameset */ :
-		return kFrameset
-	case 0x6c6d7468 /* html */ :
-		return kHTML
-	case 0x64616568 /* head */ :
-		return kHead
-	case 0x79646f62 /* body */ :
-		return kBody
-	case 0x6174656d /* meta */ :
-		return kMeta
-	case 0x656c746974 /* title */ :
-		return kTitle
-	case 0x65736162 /* base */ :
-		return kBase
-	case 0x6b6e696c /* link */ :
-		return kLink
-	case 0x656c797473 /* style */ :
-		return kStyle
-	case 0x747069726373 /* script */ :
-		return kScript
-	case 0x7470697263736f6e /* noscript */ :
-		return kNoscript
-	case 0x6574616c706d6574 /* template */ :
-		return kTemplate
-	case 0x656d61726669 /* iframe */ :
-		return kIframe
-	case 0x656d617266 /* frame */ :
-		return kFrame
-	case 0x676d69 /* img */ :
-		return kImg
-	case 0x6567616d69 /* image */ :
-		return kImage
-	case 0x656372756f73 /* source */ :
-		return kSource
-	case 0x6f65646976 /* video */ :
-		return kVideo
-	case 0x6f69647561 /* audio */ :
-		return kAudio
-	case 0x6b63617274 /* track */ :
-		return kTrack
-	case 0x6465626d65 /* embed */ :
-		return kEmbed
-	case 0x7463656a626f /* object */ :
-		return kObject
-	case 0x7475706e69 /* input */ :
-		return kInput
-	case 0x657375 /* use */ :
-		return kUse
-	case 0x6567616d696566 /* feimage */ :
-		return kFeImage
-	case 0x677673 /* svg */ :
-		return kSVG
-	case 0x6874616d /* math */ :
-		return kMath
-	case 0x706d78 /* xmp */ :
-		return kXmp
-	case 0x6465626d656f6e /* noembed */ :
-		return kNoembed
-	case 0x73656d6172666f6e /* noframes */ :
-		return kNoframes
-	case 0x6165726174786574 /* textarea */ :
-		return kTextarea
-	case 0x63736564 /* desc */, 0x696d /* mi */, 0x6e6d /* mn */, 0x6f6d /* mo */, 0x736d /* ms */, 0x747865746d /* mtext */ :
-		return kIntegration
-	case 0x62 /* b */, 0x676962 /* big */, 0x7262 /* br */, 0x7265746e6563 /* center */, 0x65646f63 /* code */, 0x6464 /* dd */, 0x766964 /* div */, 0x6c64 /* dl */, 0x7464 /* dt */, 0x6d65 /* em */, 0x3168 /* h1 */, 0x3268 /* h2 */, 0x3368 /* h3 */, 0x3468 /* h4 */, 0x3568 /* h5 */, 0x3668 /* h6 */, 0x7268 /* hr */, 0x69 /* i */, 0x696c /* li */, 0x676e697473696c /* listing */, 0x756e656d /* menu */, 0x72626f6e /* nobr */, 0x6c6f /* ol */, 0x70 /* p */, 0x657270 /* pre */, 0x79627572 /* ruby */, 0x73 /* s */, 0x6c6c616d73 /* small */, 0x6e617073 /* span */, 0x656b69727473 /* strike */, 0x676e6f727473 /* strong */, 0x627573 /* sub */, 0x707573 /* sup */, 0x656c626174 /* table */, 0x7474 /* tt */, 0x75 /* u */, 0x6c75 /* ul */, 0x726176 /* var */ :
-		return kBreakout
+	if t := &kindTable[(v*kindMul)>>(64-kindBits)]; t.key == v {
+		return t.kind
 	}
 	return kOther
 }

@@ -54,24 +54,39 @@ func parseTag(b []byte, t *tag) bool {
 		i = 2
 	}
 	t.nameStart = i
+	i = nameEnd(b, i)
+	t.nameEnd = i
+	n := tagEnd(b, i, t)
+	t.length = n
+	return n > 0
+}
+
+// nameEnd returns the end of the tag name starting at b[i].
+func nameEnd(b []byte, i int) int {
 	for i < len(b) && class[b[i]]&clNameEnd == 0 {
 		i++
 	}
-	t.nameEnd = i
+	return i
+}
+
+// tagEnd reads the attributes of a tag from b[i], just past its name, and
+// returns the offset just past its '>', or 0 when b ends first. With t, it
+// records them there; without, it only finds the end (for tags nothing
+// is done to).
+func tagEnd(b []byte, i int, t *tag) int {
 	for {
 		// Between attributes.
 		for i < len(b) && (isSpace(b[i]) || b[i] == '/') {
-			if b[i] == '/' && i+1 < len(b) && b[i+1] == '>' {
+			if t != nil && b[i] == '/' && i+1 < len(b) && b[i+1] == '>' {
 				t.selfClosing = true
 			}
 			i++
 		}
 		if i >= len(b) {
-			return false
+			return 0
 		}
 		if b[i] == '>' {
-			t.length = i + 1
-			return true
+			return i + 1
 		}
 		a := attr{nameStart: i, valStart: -1}
 		i++ // the first name byte may be '='
@@ -84,10 +99,12 @@ func parseTag(b []byte, t *tag) bool {
 			j++
 		}
 		if j >= len(b) {
-			return false
+			return 0
 		}
 		if b[j] != '=' {
-			t.attrs = append(t.attrs, a)
+			if t != nil {
+				t.attrs = append(t.attrs, a)
+			}
 			i = j
 			continue
 		}
@@ -96,7 +113,7 @@ func parseTag(b []byte, t *tag) bool {
 			j++
 		}
 		if j >= len(b) {
-			return false
+			return 0
 		}
 		switch q := b[j]; q {
 		case '"', '\'':
@@ -107,7 +124,7 @@ func parseTag(b []byte, t *tag) bool {
 			if k >= len(b) || b[k] != q {
 				n := bytes.IndexByte(b[k:], q)
 				if n < 0 {
-					return false
+					return 0
 				}
 				k += n
 			}
@@ -124,7 +141,9 @@ func parseTag(b []byte, t *tag) bool {
 			a.valStart, a.valEnd = j, k
 			i = k
 		}
-		t.attrs = append(t.attrs, a)
+		if t != nil {
+			t.attrs = append(t.attrs, a)
+		}
 	}
 }
 

@@ -435,6 +435,14 @@ func (w *Writer) scan(b []byte, eof bool) int {
 						break
 					}
 				}
+				if w.plainOK() {
+					// Most tags are ones nothing is done to (div, a, p,
+					// their end tags): find the end and go on.
+					if next := plainTag(b, k); next > 0 {
+						i = next
+						break
+					}
+				}
 				if !parseTag(b[k:], &w.t) {
 					if !eof && len(b)-k < MaxTag {
 						flush(k)
@@ -481,6 +489,34 @@ func (w *Writer) scan(b []byte, eof bool) int {
 	}
 	flush(len(b))
 	return len(b)
+}
+
+// plainOK reports whether a tag of a plain kind (plainTag) changes
+// nothing where the writer stands: outside noscript and foreign content,
+// with the injections done (or in a fragment, which gets none).
+func (w *Writer) plainOK() bool {
+	return w.noscript == 0 && len(w.ctx) == 0 && (!w.document || w.bodyInjected && w.headInjected)
+}
+
+// plainTag returns the offset just past the tag at b[k] if it is a start
+// or end tag of an element the rewriter leaves alone and ends within b,
+// else 0.
+func plainTag(b []byte, k int) int {
+	i := k + 1
+	if b[i] == '/' {
+		i++
+	}
+	n := nameEnd(b, i)
+	if n >= len(b) {
+		return 0
+	}
+	switch kindOf(b[i:n]) {
+	case kOther, kBreakout, kIntegration:
+		if e := tagEnd(b, n, nil); e > 0 {
+			return e
+		}
+	}
+	return 0
 }
 
 // skipBogus skips a bogus comment starting at b[k] up to its '>'. Without
