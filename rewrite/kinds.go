@@ -1,5 +1,7 @@
 package rewrite
 
+import "encoding/binary"
+
 // kind is an element the rewriter treats specially; everything else is
 // kOther. Tags are classified once, by a switch on the lower-cased name,
 // without allocating.
@@ -180,11 +182,9 @@ var shortKinds = []struct {
 // kindTable is a perfect hash of shortKinds: a name packed into a uint64,
 // times kindMul, shifted, indexes the one slot it can be in.
 var (
-	kindTable [1 << kindBits]struct {
-		key  uint64
-		kind kind
-	}
-	kindMul uint64
+	kindKeys  [1 << kindBits]uint64
+	kindKinds [1 << kindBits]kind
+	kindMul   uint64
 )
 
 const kindBits = 10
@@ -209,12 +209,12 @@ next:
 		kindMul = mul
 		break
 	}
-	for i := range kindTable {
-		kindTable[i].key = ^uint64(0)
+	for i := range kindKeys {
+		kindKeys[i] = ^uint64(0)
 	}
 	for _, e := range shortKinds {
-		t := &kindTable[(pack(e.name)*kindMul)>>(64-kindBits)]
-		t.key, t.kind = pack(e.name), e.kind
+		h := (pack(e.name) * kindMul) >> (64 - kindBits)
+		kindKeys[h], kindKinds[h] = pack(e.name), e.kind
 	}
 }
 
@@ -250,18 +250,36 @@ func kindOf(name []byte) kind {
 		return kOther
 	}
 	var v uint64
-	for i, c := range name {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		} else if c == 0 {
+	if cap(name) >= 8 {
+		// All eight bytes at once (name is a slice of the page, usually
+		// with more bytes behind it), the ones past the name masked off,
+		// lower-cased without a branch.
+		const lo, hi = 0x0101010101010101, 0x8080808080808080
+		mask := ^uint64(0) >> (64 - 8*uint(len(name)))
+		if len(name) == 0 {
+			mask = 0
+		}
+		v = binary.LittleEndian.Uint64(name[:8]) & mask
+		if (v-lo)&^v&hi&mask != 0 {
 			// A browser reads NUL as U+FFFD: "script\x00" is no script
 			// (packed, it would be).
 			return kOther
 		}
-		v |= uint64(c) << (8 * i)
+		t := v &^ hi
+		upper := (t + (0x80-'A')*lo) &^ (t + (0x80-'Z'-1)*lo) &^ v & hi
+		v |= upper >> 2
+	} else {
+		for i, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			} else if c == 0 {
+				return kOther
+			}
+			v |= uint64(c) << (8 * i)
+		}
 	}
-	if t := &kindTable[(v*kindMul)>>(64-kindBits)]; t.key == v {
-		return t.kind
+	if h := (v * kindMul) >> (64 - kindBits); kindKeys[h] == v {
+		return kindKinds[h]
 	}
 	return kOther
 }

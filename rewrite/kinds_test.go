@@ -32,3 +32,34 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+// TestKindOfPaths: the eight-bytes-at-once path and the byte loop agree on
+// every byte value in every position, around every known name.
+func TestKindOfPaths(t *testing.T) {
+	wide := func(n []byte) kind { return kindOf(append(make([]byte, 0, 64), n...)) }
+	tight := func(n []byte) kind { n = append([]byte{}, n...); return kindOf(n[:len(n):len(n)]) }
+	for _, e := range shortKinds {
+		for pos := 0; pos < len(e.name); pos++ {
+			for c := 0; c < 256; c++ {
+				n := []byte(e.name)
+				n[pos] = byte(c)
+				if w, ti := wide(n), tight(n); w != ti {
+					t.Fatalf("kindOf(%q): %d eight bytes at a time, %d byte by byte", n, w, ti)
+				}
+				want := kOther
+				if strings.EqualFold(string(n), e.name) && !strings.ContainsAny(string(n), "\x00") {
+					want = e.kind
+				}
+				// Other known names reached by the change (e.g. "dd"/"dl").
+				for _, f := range shortKinds {
+					if strings.EqualFold(string(n), f.name) && (c < 0x80) {
+						want = f.kind
+					}
+				}
+				if got := wide(n); got != want {
+					t.Fatalf("kindOf(%q) = %d, want %d", n, got, want)
+				}
+			}
+		}
+	}
+}
