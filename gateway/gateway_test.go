@@ -437,40 +437,50 @@ func TestWindows1251PageStaysWindows1251(t *testing.T) {
 	}
 }
 
-// TestHeadArrivesBeforeOriginFinishes: with an origin that sends its head
-// and stalls, the visitor already has the head with the consent state.
+// TestHeadArrivesBeforeOriginFinishes: with an origin that sends the head
+// and stalls, the visitor has the head with the consent state before the
+// origin finishes — on a first request, and on the next one, replayed
+// from the recording of the first.
 func TestHeadArrivesBeforeOriginFinishes(t *testing.T) {
-	release := make(chan struct{})
+	release := make(chan struct{}, 1)
+	m := &countingMetrics{}
 	e := newEnv(t, "", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, `<!doctype html><html><head><meta charset="utf-8"><title>slow</title>`)
 		http.NewResponseController(w).Flush()
 		<-release
 		io.WriteString(w, `</head><body>done</body></html>`)
-	})
-	defer close(release)
-	res := e.do("GET", "/", nil)
-	defer res.Body.Close()
-	got := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		var acc []byte
-		for !bytes.Contains(acc, []byte("kelisim.")) {
-			n, err := res.Body.Read(buf)
-			acc = append(acc, buf[:n]...)
-			if err != nil {
-				break
+	}, func(c *gateway.Config) { c.Metrics = m })
+	for i := range 2 {
+		res := e.do("GET", "/", nil)
+		got := make(chan string, 1)
+		go func() {
+			buf := make([]byte, 4096)
+			var acc []byte
+			for !bytes.Contains(acc, []byte("kelisim.")) {
+				n, err := res.Body.Read(buf)
+				acc = append(acc, buf[:n]...)
+				if err != nil {
+					break
+				}
 			}
+			got <- string(acc)
+		}()
+		select {
+		case s := <-got:
+			if !strings.Contains(s, `data-granted=""`) {
+				t.Errorf("request %d: head arrived without consent state: %s", i+1, s)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d: the head did not arrive while the origin stalled", i+1)
 		}
-		got <- string(acc)
-	}()
-	select {
-	case s := <-got:
-		if !strings.Contains(s, `data-granted=""`) {
-			t.Errorf("head arrived without consent state: %s", s)
+		release <- struct{}{}
+		if rest := readAll(t, res); !strings.Contains(rest, "done</body>") {
+			t.Fatalf("request %d: page did not finish: %q", i+1, rest)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the head did not arrive while the origin stalled")
+	}
+	if m.replayed.Load() != 1 {
+		t.Errorf("%d of 2 requests replayed, want the second", m.replayed.Load())
 	}
 }
 
