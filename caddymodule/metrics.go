@@ -16,6 +16,7 @@ type metrics struct {
 	categories *prometheus.CounterVec
 	rewritten  prometheus.Counter
 	replayed   prometheus.Counter
+	pageBytes  *prometheus.CounterVec
 	blocked    *prometheus.CounterVec
 	storeErrs  prometheus.Counter
 }
@@ -39,6 +40,10 @@ func newMetrics(ctx caddy.Context) *metrics {
 			Namespace: "kelisim", Name: "pages_replayed_total",
 			Help: "Rewritten HTML responses the origin sent unchanged, written from a recording of an earlier rewrite.",
 		})),
+		pageBytes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kelisim", Name: "page_bytes_total",
+			Help: "Bytes of HTML pages from the origin, by how they went through: rewritten, or replayed from a recording.",
+		}, []string{"how"})),
 		blocked: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kelisim", Name: "elements_blocked_total",
 			Help: "Page elements neutralised until consent, by processor.",
@@ -75,7 +80,11 @@ func (m *metrics) Decision(action string, granted catalog.Set, lang string) {
 	}
 }
 
-func (m *metrics) PageRewritten()      { m.rewritten.Inc() }
-func (m *metrics) PageReplayed()       { m.replayed.Inc() }
+func (m *metrics) PageRewritten() { m.rewritten.Inc() }
+func (m *metrics) PageReplayed()  { m.replayed.Inc() }
+func (m *metrics) PageBytes(rewritten, replayed int) {
+	m.pageBytes.WithLabelValues("rewritten").Add(float64(rewritten))
+	m.pageBytes.WithLabelValues("replayed").Add(float64(replayed))
+}
 func (m *metrics) Blocked(proc string) { m.blocked.WithLabelValues(proc).Inc() }
 func (m *metrics) StoreError()         { m.storeErrs.Inc() }

@@ -59,6 +59,9 @@ type Metrics interface {
 	PageRewritten()
 	// PageReplayed: a rewritten page was written from a recording.
 	PageReplayed()
+	// PageBytes: of a finished page's bytes, how many were rewritten and
+	// how many replayed.
+	PageBytes(rewritten, replayed int)
 	Blocked(processor string)
 	StoreError()
 }
@@ -68,6 +71,7 @@ type noMetrics struct{}
 func (noMetrics) Decision(string, catalog.Set, string) {}
 func (noMetrics) PageRewritten()                       {}
 func (noMetrics) PageReplayed()                        {}
+func (noMetrics) PageBytes(int, int)                   {}
 func (noMetrics) Blocked(string)                       {}
 func (noMetrics) StoreError()                          {}
 

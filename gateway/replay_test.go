@@ -12,14 +12,19 @@ import (
 )
 
 type countingMetrics struct {
-	rewritten, replayed, blocked atomic.Int64
+	rewritten, replayed, blocked  atomic.Int64
+	bytesRewritten, bytesReplayed atomic.Int64
 }
 
 func (m *countingMetrics) Decision(string, catalog.Set, string) {}
 func (m *countingMetrics) PageRewritten()                       { m.rewritten.Add(1) }
 func (m *countingMetrics) PageReplayed()                        { m.replayed.Add(1) }
-func (m *countingMetrics) Blocked(string)                       { m.blocked.Add(1) }
-func (m *countingMetrics) StoreError()                          {}
+func (m *countingMetrics) PageBytes(rewritten, replayed int) {
+	m.bytesRewritten.Add(int64(rewritten))
+	m.bytesReplayed.Add(int64(replayed))
+}
+func (m *countingMetrics) Blocked(string) { m.blocked.Add(1) }
+func (m *countingMetrics) StoreError()    {}
 
 // TestReplayFollowsTheOrigin: a page the origin sends again is replayed,
 // byte for byte what rewriting gives (compared with a gateway that never
@@ -59,8 +64,11 @@ func TestReplayFollowsTheOrigin(t *testing.T) {
 	}
 	check := func(s req) {
 		t.Helper()
-		before := m.replayed.Load()
+		before, bytesBefore := m.replayed.Load(), m.bytesReplayed.Load()
 		got, want := get(on, s, cookieOn), get(off, s, cookieOff)
+		if replayedBytes := m.bytesReplayed.Load() - bytesBefore; s.replay && replayedBytes < int64(len(body))*8/10 || !s.replay && replayedBytes > 0 {
+			t.Fatalf("%s: %d of %d bytes replayed", s.name, replayedBytes, len(body))
+		}
 		if got != want {
 			t.Fatalf("%s: replaying gateway wrote %d bytes, rewriting %d; they differ", s.name, len(got), len(want))
 		}

@@ -305,6 +305,7 @@ func (w *responseWriter) finish() error {
 		if cerr := w.rw.Close(); err == nil {
 			err = cerr
 		}
+		w.g.metrics.PageBytes(w.rw.InputBytes()-w.rw.ReplayedBytes(), w.rw.ReplayedBytes())
 		if w.rw.Replayed() {
 			w.g.metrics.PageReplayed()
 		} else if rec := w.rw.Recording(); rec != nil && err == nil {

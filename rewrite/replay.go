@@ -102,6 +102,13 @@ func (w *Writer) Replayed() bool { return w.play != nil }
 // Resumes is how many times a replay took up again after a difference.
 func (w *Writer) Resumes() int { return w.resumes }
 
+// InputBytes is how many bytes of the page have been written to w.
+func (w *Writer) InputBytes() int { return w.pos }
+
+// ReplayedBytes is how many bytes of the page were written from a
+// recording rather than rewritten.
+func (w *Writer) ReplayedBytes() int { return w.replayedIn }
+
 func (w *Writer) mark(flushed bool) {
 	r := w.rec
 	m := mark{in: len(r.input), out: len(r.output), holes: len(r.holes), events: len(r.events), carry: len(w.carry), flushed: flushed}
@@ -183,6 +190,7 @@ func (w *Writer) replayClose() bool {
 func (w *Writer) emit(m *mark) {
 	r := w.play
 	cur := &r.marks[w.playMark]
+	w.replayedIn += m.in - cur.in
 	at := cur.out
 	for _, h := range r.holes[cur.holes:m.holes] {
 		w.emitOutput(r.output[at:h.at])

@@ -99,6 +99,7 @@ type Writer struct {
 	resyncPending  bool // scanning stopped where resyncMark's anchor ends
 	resyncSearches int
 	resumes        int
+	replayedIn     int    // input bytes written from the recording
 	tail           []byte // the last input bytes, up to anchorLen-1, while resyncing
 }
 
