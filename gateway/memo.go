@@ -49,8 +49,15 @@ const (
 )
 
 type memoEntry struct {
-	key memoKey
-	rec *rewrite.Recording
+	key  memoKey
+	rec  *rewrite.Recording
+	size int
+}
+
+// entrySize is what an entry costs: its recording, its key (a URI may be
+// long) and the bookkeeping.
+func entrySize(k memoKey, rec *rewrite.Recording) int {
+	return rec.Size() + len(k.host) + len(k.uri) + len(k.lang) + 200
 }
 
 func newMemo(limit int) *memo {
@@ -89,20 +96,27 @@ func (m *memo) get(k memoKey) *rewrite.Recording {
 	return e.Value.(*memoEntry).rec
 }
 
+// put keeps rec for k. A recording larger than an eighth of the budget
+// (placeholders can make the output many times the page) is not kept:
+// it would push out many others.
 func (m *memo) put(k memoKey, rec *rewrite.Recording) {
+	size := entrySize(k, rec)
+	if size > m.limit/8 {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.items[k]; ok {
-		m.size -= e.Value.(*memoEntry).rec.Size()
+		m.size -= e.Value.(*memoEntry).size
 		m.lru.Remove(e)
 	}
-	m.items[k] = m.lru.PushFront(&memoEntry{key: k, rec: rec})
-	m.size += rec.Size()
+	m.items[k] = m.lru.PushFront(&memoEntry{key: k, rec: rec, size: size})
+	m.size += size
 	for m.size > m.limit {
 		e := m.lru.Back()
 		old := e.Value.(*memoEntry)
 		m.lru.Remove(e)
 		delete(m.items, old.key)
-		m.size -= old.rec.Size()
+		m.size -= old.size
 	}
 }

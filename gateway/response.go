@@ -191,11 +191,15 @@ func (w *responseWriter) startRewrite() {
 	w.rw = writers.Get().(*rewrite.Writer)
 	w.rw.Reset(w.sink, pol)
 	if g.memo != nil && w.r.Method == http.MethodGet {
-		w.memoKey = &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii}
-		if w.recording = g.memo.startRecording(*w.memoKey); w.recording {
-			w.rw.Record(g.memo.maxEntry)
-		}
-		w.rw.Replay(g.memo.get(*w.memoKey))
+		key := &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii}
+		w.memoKey = key
+		// A recording slot is taken only when the page turns out to need
+		// recording (not for a replay that matches to the end).
+		w.rw.Record(g.memo.maxEntry, func() bool {
+			w.recording = g.memo.startRecording(*key)
+			return w.recording
+		})
+		w.rw.Replay(g.memo.get(*key))
 	}
 	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" {
 		h.Del("Content-Encoding")
@@ -238,7 +242,12 @@ func (w *responseWriter) writeBody(p []byte) (int, error) {
 		// Output collects in the sink's 64 KiB buffer: the client gets
 		// full chunks, not one per run between rewritten tags. Upstream
 		// flushes (streaming responses) pass straight through.
-		return w.rw.Write(p)
+		n, err := w.rw.Write(p)
+		if w.recording && !w.rw.IsRecording() {
+			// Given up (too large, replay resumed): free the slot now.
+			w.stopRecording()
+		}
+		return n, err
 	}
 	return w.ResponseWriter.Write(p)
 }

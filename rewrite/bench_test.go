@@ -90,7 +90,7 @@ func BenchmarkRewrite(b *testing.B) {
 			b.ReportAllocs()
 			pol := &rewrite.Policy{Catalog: c, Head: head, Body: body}
 			w := rewrite.NewWriter(io.Discard, pol)
-			w.Record(len(p.page))
+			w.Record(len(p.page), nil)
 			chunked(w, p.page)
 			w.Close()
 			rec := w.Recording()

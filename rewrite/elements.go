@@ -30,7 +30,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	t := &w.t
 	tb := b[k : k+t.length]
 	next := k + t.length
-	kd := kindOf(tb[t.nameStart:t.nameEnd])
+	kd := kindIn(b, k+t.nameStart, k+t.nameEnd)
 	flushTo := func(to int) {
 		w.write(b[*from:to])
 		*from = to
@@ -223,10 +223,9 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 		if end-w.heldStart <= MaxHeldScript {
 			return false, w.heldStart
 		}
-		w.warn("inline " + w.rawName + " longer than 512 KiB let through without looking for trackers past that point")
-		w.write(b[w.heldStart:end])
-		w.mode = w.heldMode()
-		return true, end
+		// Decided on what was read: a loader found in the first 512 KiB
+		// still blocks it; past that point nothing is looked for.
+		w.warn("inline " + w.rawName + " longer than 512 KiB: trackers looked for in its first 512 KiB only")
 	}
 	tb := b[w.heldStart : w.heldStart+w.heldTag.length]
 	var cats catalog.Set
@@ -384,7 +383,7 @@ func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string
 	w.blockedCounts++
 	if len(procs) > 0 {
 		if w.rec != nil {
-			w.rec.events = append(w.rec.events, event{proc: procs[0]})
+			w.rec.events = append(w.rec.events, procs[0])
 		}
 		if w.pol.OnBlock != nil {
 			w.pol.OnBlock(procs[0])

@@ -227,7 +227,13 @@ func pack(name string) (v uint64) {
 
 // kindOf classifies a tag name: the name, lower-cased, is packed into a
 // uint64 and looked up in a perfect hash table (one multiply, one load).
-func kindOf(name []byte) kind {
+func kindOf(name []byte) kind { return kindIn(name, 0, len(name)) }
+
+// kindIn classifies the tag name b[i:n]. When b has eight bytes from i,
+// they are read at once, the ones past the name masked off, and
+// lower-cased without a branch.
+func kindIn(b []byte, i, n int) kind {
+	name := b[i:n]
 	if len(name) > 8 {
 		switch len(name) {
 		case 9:
@@ -250,16 +256,13 @@ func kindOf(name []byte) kind {
 		return kOther
 	}
 	var v uint64
-	if cap(name) >= 8 {
-		// All eight bytes at once (name is a slice of the page, usually
-		// with more bytes behind it), the ones past the name masked off,
-		// lower-cased without a branch.
+	if i+8 <= len(b) {
 		const lo, hi = 0x0101010101010101, 0x8080808080808080
 		mask := ^uint64(0) >> (64 - 8*uint(len(name)))
 		if len(name) == 0 {
 			mask = 0
 		}
-		v = binary.LittleEndian.Uint64(name[:8]) & mask
+		v = binary.LittleEndian.Uint64(b[i:]) & mask
 		if (v-lo)&^v&hi&mask != 0 {
 			// A browser reads NUL as U+FFFD: "script\x00" is no script
 			// (packed, it would be).
@@ -269,13 +272,13 @@ func kindOf(name []byte) kind {
 		upper := (t + (0x80-'A')*lo) &^ (t + (0x80-'Z'-1)*lo) &^ v & hi
 		v |= upper >> 2
 	} else {
-		for i, c := range name {
+		for j, c := range name {
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			} else if c == 0 {
 				return kOther
 			}
-			v |= uint64(c) << (8 * i)
+			v |= uint64(c) << (8 * j)
 		}
 	}
 	if h := (v * kindMul) >> (64 - kindBits); kindKeys[h] == v {

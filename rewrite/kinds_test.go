@@ -36,8 +36,8 @@ func TestKindOf(t *testing.T) {
 // TestKindOfPaths: the eight-bytes-at-once path and the byte loop agree on
 // every byte value in every position, around every known name.
 func TestKindOfPaths(t *testing.T) {
-	wide := func(n []byte) kind { return kindOf(append(make([]byte, 0, 64), n...)) }
-	tight := func(n []byte) kind { n = append([]byte{}, n...); return kindOf(n[:len(n):len(n)]) }
+	wide := func(n []byte) kind { return kindIn(append(append([]byte{}, n...), "        "...), 0, len(n)) }
+	tight := func(n []byte) kind { return kindIn(n, 0, len(n)) }
 	for _, e := range shortKinds {
 		for pos := 0; pos < len(e.name); pos++ {
 			for c := 0; c < 256; c++ {

@@ -25,7 +25,7 @@ type Recording struct {
 	input  []byte
 	output []byte
 	holes  []hole
-	events []event
+	events []int  // processors of Policy.OnBlock calls
 	marks  []mark // marks[0] is the start
 	end    *mark  // after Close; nil until the recording is finished
 }
@@ -38,12 +38,6 @@ type hole struct {
 	lang string
 }
 
-// event is a call to Policy.OnBlock (proc >= 0) or Policy.OnWarn.
-type event struct {
-	proc int
-	warn string
-}
-
 // mark is a point where replay can stop and rewriting take over: after
 // in input bytes, out output bytes, holes and events so far, with the
 // writer's state st and the last carry bytes of the input unprocessed.
@@ -51,7 +45,10 @@ type mark struct {
 	in, out, holes, events int
 	carry                  int
 	flushed                bool // taken at a Flush
-	st                     state
+	// flushInjected: that Flush injected the head. Replay may pass this
+	// mark only at a Flush of its own.
+	flushInjected bool
+	st            state
 }
 
 // markEvery is the input between two marks. Replay writes output only up
@@ -60,18 +57,55 @@ type mark struct {
 // ones more rewriting around each difference.
 const markEvery = 2 << 10
 
+// maxCutCarry: a write is cut for a mark only while less than this is
+// held back unfinished.
+const maxCutCarry = 4 << 10
+
+// maxHeldAttrs: a held element with more attributes than this stops the
+// recording of its page.
+const maxHeldAttrs = 64
+
 // Size is about how much memory r holds.
 func (r *Recording) Size() int {
-	return cap(r.input) + cap(r.output) + int(unsafe.Sizeof(mark{}))*len(r.marks) + 48*(len(r.holes)+len(r.events)) + 512
+	n := cap(r.input) + cap(r.output) + int(unsafe.Sizeof(hole{}))*cap(r.holes) + 8*cap(r.events) + 512
+	for i := range r.marks {
+		n += r.marks[i].size()
+	}
+	if r.end != nil {
+		n += r.end.size()
+	}
+	return n
+}
+
+func (m *mark) size() int {
+	return int(unsafe.Sizeof(*m)) + len(m.st.ctx) + 8*len(m.st.sig.Matched) + int(unsafe.Sizeof(attr{}))*len(m.st.heldTag.attrs)
 }
 
 // Record makes w record this page, for replay with Replay. Call it after
 // Reset, before the first Write. A page with more than limit input bytes
-// is not recorded. Recording is a copy of input and output.
-func (w *Writer) Record(limit int) {
-	w.recLimit = limit
+// (or twice that in output) is not recorded. Recording is a copy of input
+// and output, so it starts only when it is needed — at the first Write,
+// or when a replay stops at a difference — and only if allow (if not nil)
+// says so then.
+func (w *Writer) Record(limit int, allow func() bool) {
+	w.recLimit, w.recWant, w.recAllow = limit, true, allow
+}
+
+// Recording reports whether w is recording the page now.
+func (w *Writer) IsRecording() bool { return w.rec != nil }
+
+// beginRecording starts the recording Record asked for, once.
+func (w *Writer) beginRecording() bool {
+	if !w.recWant {
+		return false
+	}
+	w.recWant = false
+	if w.recAllow != nil && !w.recAllow() {
+		return false
+	}
 	w.rec = &Recording{}
 	w.mark(false)
+	return true
 }
 
 // Replay makes w replay r where its input agrees with r's. Call it after
@@ -111,6 +145,11 @@ func (w *Writer) ReplayedBytes() int { return w.replayedIn }
 
 func (w *Writer) mark(flushed bool) {
 	r := w.rec
+	if w.mode == modeHeld && len(w.heldTag.attrs) > maxHeldAttrs {
+		// Every mark would copy them: such a page is not recorded.
+		w.rec = nil
+		return
+	}
 	m := mark{in: len(r.input), out: len(r.output), holes: len(r.holes), events: len(r.events), carry: len(w.carry), flushed: flushed}
 	m.st.copyFrom(&w.state)
 	if n := len(r.marks); n > 0 && r.marks[n-1].in == m.in {
@@ -144,15 +183,19 @@ func (w *Writer) replayWrite(p []byte) int {
 		n = commonPrefix(p[:n], rest[:n])
 	}
 	w.inPos += n
-	last := w.playMark
+	last, barrier := w.playMark, false
 	for i := w.playMark + 1; i < len(r.marks) && r.marks[i].in <= w.inPos; i++ {
+		if r.marks[i].flushInjected {
+			barrier = r.marks[i].in < w.inPos
+			break
+		}
 		last = i
 	}
 	if last != w.playMark {
 		w.emit(&r.marks[last])
 		w.playMark = last
 	}
-	if n < len(p) {
+	if n < len(p) || barrier {
 		w.leaveReplay()
 	}
 	return n
@@ -165,6 +208,11 @@ func (w *Writer) replayWrite(p []byte) int {
 func (w *Writer) replayFlush() bool {
 	m := &w.play.marks[w.playMark]
 	if m.in == w.inPos && m.flushed {
+		return false
+	}
+	if i := w.playMark + 1; i < len(w.play.marks) && w.play.marks[i].flushInjected && w.play.marks[i].in == w.inPos {
+		w.emit(&w.play.marks[i])
+		w.playMark = i
 		return false
 	}
 	w.leaveReplay()
@@ -205,12 +253,9 @@ func (w *Writer) emit(m *mark) {
 		w.emitOutput(b)
 	}
 	w.emitOutput(r.output[at:m.out])
-	for _, e := range r.events[cur.events:m.events] {
-		switch {
-		case e.proc >= 0 && w.pol.OnBlock != nil:
-			w.pol.OnBlock(e.proc)
-		case e.proc < 0 && w.pol.OnWarn != nil:
-			w.pol.OnWarn(e.warn)
+	if w.pol.OnBlock != nil {
+		for _, proc := range r.events[cur.events:m.events] {
+			w.pol.OnBlock(proc)
 		}
 	}
 }
@@ -233,7 +278,7 @@ func (w *Writer) leaveReplay() {
 	w.carry = append(w.carry[:0], r.input[m.in-m.carry:m.in]...)
 	w.resync, w.resyncMark = r, w.playMark+1
 	w.tail = append(w.tail[:0], r.input[max(0, w.inPos-(anchorLen-1)):w.inPos]...)
-	if w.rec != nil {
+	if w.beginRecording() {
 		rec := w.rec
 		rec.input = append(rec.input[:0], r.input[:m.in]...)
 		rec.output = append(rec.output[:0], r.output[:m.out]...)
@@ -339,7 +384,7 @@ func (w *Writer) tryResume() {
 		w.resync = nil
 		// What is recorded is no longer this page from its start: the
 		// recording stays as it was.
-		w.rec = nil
+		w.rec, w.recWant = nil, false
 		w.resumes++
 		return
 	}

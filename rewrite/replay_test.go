@@ -3,9 +3,11 @@ package rewrite_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -48,7 +50,7 @@ func runPass(t testing.TB, c *catalog.Catalog, granted catalog.Set, id string, p
 	var out bytes.Buffer
 	w := rewrite.NewWriter(&out, pol)
 	if p.record {
-		w.Record(8 << 20)
+		w.Record(8<<20, nil)
 	}
 	w.Replay(p.replay)
 	for i, in := 0, page; len(in) > 0; i++ {
@@ -217,4 +219,114 @@ func FuzzReplay(f *testing.F) {
 			check(t, "replay", got, runPass(t, c, granted, "B", b, pass{chunks: chunks}))
 		}
 	})
+}
+
+// TestReplayFlushPatterns: where a Flush puts the head depends on when
+// the origin flushed; a recording made under one Flush pattern, replayed
+// under another, still writes what a fresh rewrite under the replay's own
+// pattern writes (found in review: the head once followed the
+// recording's flushes).
+func TestReplayFlushPatterns(t *testing.T) {
+	c := builtin(t)
+	page := []byte(`<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body><p>x</p></body></html>`)
+	cut := bytes.Index(page, []byte("<meta"))
+	rec := runPass(t, c, 0, "A", page, pass{chunks: []int{cut, 1 << 20}, flushAt: 1, record: true}).rec
+	for _, fl := range []int{0, 1, 2} {
+		p := pass{chunks: []int{cut, 1 << 20}, flushAt: fl}
+		fresh := runPass(t, c, 0, "B", page, p)
+		p.replay = rec
+		check(t, fmt.Sprintf("flush every %d writes", fl), runPass(t, c, 0, "B", page, p), fresh)
+	}
+
+	// Random pages of odd fragments, changed in a few places, recorded
+	// and replayed under random write sizes and Flush patterns.
+	r := rand.New(rand.NewPCG(3, 4))
+	frags := []string{`<p>text</p>`, `<div class="x">`, `</div>`, `<script>var a=1;</script>`,
+		`<script>(function(){var s=document.createElement("script");s.src="https://mc.yandex.ru/metrika/tag.js"})()</script>`,
+		`<script src="https://mc.yandex.ru/metrika/tag.js"></script>`, `<img src=https://www.facebook.com/tr?id=1>`,
+		`<iframe src="https://www.youtube.com/embed/x"></iframe>`, `<!-- comment -->`, `<!--`, `-->`, `<noscript>`, `</noscript>`,
+		`<svg>`, `</svg>`, `<foreignObject>`, `</foreignObject>`, `<math>`, `<mi>`, `</math>`,
+		`<style>@import url(https://fonts.googleapis.com/css?family=X);</style>`, `<textarea>`, `</textarea>`, `<title>`, `</title>`,
+		`<html lang="ru">`, `<head>`, `</head>`, `<body>`, `<meta charset=utf-8>`, `<!doctype html>`, `<script>`, `</script>`,
+		`<script><!--<script>`, `"`, `'`, `<a href="`, `>`, `<link rel=preconnect href=https://mc.yandex.ru>`, `<xmp>`, `</xmp>`,
+		`<template>`, `</template>`, `<b>`, `<br/>`, `<![CDATA[ x ]]>`, `<?pi?>`, `</ x>`, `<`, `</`}
+	gen := func() []byte {
+		var b strings.Builder
+		for n := 2000 + r.IntN(30000); b.Len() < n; {
+			if r.IntN(3) == 0 {
+				b.WriteString(strings.Repeat("lorem ipsum dolor sit amet ", 1+r.IntN(40)))
+			} else {
+				b.WriteString(frags[r.IntN(len(frags))])
+			}
+		}
+		return []byte(b.String())
+	}
+	cuts := [][]int{{1 << 20}, {1}, {3, 17, 512}, {4096, 100, 9000}, {700}, {2048}, {47, 48, 49}}
+	for it := range 150 {
+		page := gen()
+		rec := runPass(t, c, 0, "A", page, pass{chunks: cuts[r.IntN(len(cuts))], flushAt: r.IntN(4), record: true}).rec
+		in := page
+		if it%2 == 1 {
+			in = mutate(r, page)
+		}
+		p := pass{chunks: cuts[r.IntN(len(cuts))], flushAt: r.IntN(4)}
+		fresh := runPass(t, c, 0, "B", in, p)
+		p.replay = rec
+		check(t, fmt.Sprintf("random page %d", it), runPass(t, c, 0, "B", in, p), fresh)
+	}
+}
+
+// TestLongInlineScriptFailsClosed: an inline script longer than
+// MaxHeldScript is decided on its first 512 KiB — a loader found there
+// blocks it however the page is cut into writes — and a page that reached
+// the limit is not recorded (what a limit decides may depend on the
+// writes; a replay must never be more lenient than a rewrite).
+func TestLongInlineScriptFailsClosed(t *testing.T) {
+	c := builtin(t)
+	page := []byte(`<p>a</p><script>(function(){var s=document.createElement("script");s.src="https://mc.yandex.ru/metrika/tag.js"})();` +
+		strings.Repeat("//filler\n", 600<<10/9) + `</script><p>b</p>`)
+	for _, cut := range []int{len(page), 32 << 10, 4096} {
+		got := runPass(t, c, 0, "A", page, pass{chunks: []int{cut}, record: true})
+		if !bytes.Contains(got.out, []byte(`<script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">`)) {
+			t.Errorf("%d-byte writes: long inline loader not blocked", cut)
+		}
+		// Written whole, the script is read to its end: no limit is
+		// reached and the page may be recorded.
+		if cut < len(page) && got.rec != nil {
+			t.Errorf("%d-byte writes: page past the held-script limit recorded", cut)
+		}
+	}
+}
+
+// TestRecordingMemoryBounded: a tag with a hundred thousand attributes
+// held as a script does not make every mark a copy of them (found in
+// review: 1.1 GiB for a 900 KiB page).
+func TestRecordingMemoryBounded(t *testing.T) {
+	c := builtin(t)
+	attrs := strings.Repeat(" a", 100<<10)
+	for name, page := range map[string][]byte{
+		"short script":     []byte(`<script` + attrs + `>var x=1</script>` + strings.Repeat("<p>hello world</p>\n", 700<<10/19)),
+		"long held script": []byte(`<script` + attrs + `>` + strings.Repeat("var x=1;\n", 300<<10/9) + `</script>`),
+	} {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		w := rewrite.NewWriter(io.Discard, &rewrite.Policy{Catalog: c})
+		w.Record(1<<20, nil)
+		for i := 0; i < len(page); i += 32 << 10 {
+			w.Write(page[i:min(len(page), i+32<<10)])
+		}
+		w.Close()
+		rec := w.Recording()
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		grew := int64(m1.HeapAlloc) - int64(m0.HeapAlloc)
+		if grew > 16<<20 {
+			t.Errorf("%s: %d KiB page, heap grew %d MiB", name, len(page)>>10, grew>>20)
+		}
+		if rec != nil && rec.Size() > 4*len(page) {
+			t.Errorf("%s: recording of a %d KiB page holds %d KiB", name, len(page)>>10, rec.Size()>>10)
+		}
+		runtime.KeepAlive(rec)
+	}
 }

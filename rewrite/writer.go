@@ -83,12 +83,14 @@ type Writer struct {
 	nameBuf    [16]byte
 
 	// Recording and replay (replay.go).
-	rec      *Recording // being recorded, or nil
-	recLimit int        // input size past which the recording is dropped
-	play     *Recording // being replayed, or nil
-	inPos    int        // replay: input bytes matched so far, in play's offsets
-	playMark int        // replay: index of the last mark written out
-	pos      int        // input bytes written to w
+	rec      *Recording  // being recorded, or nil
+	recLimit int         // input size past which the recording is dropped
+	recWant  bool        // Record was called; the recording has not begun
+	recAllow func() bool // asked when it begins
+	play     *Recording  // being replayed, or nil
+	inPos    int         // replay: input bytes matched so far, in play's offsets
+	playMark int         // replay: index of the last mark written out
+	pos      int         // input bytes written to w
 	// blockBase is what the page blocked before the replay took up again
 	// minus what the recording had blocked by then.
 	blockBase int
@@ -155,6 +157,11 @@ func (s *state) copyFrom(src *state) {
 	ctx, matched, attrs := s.ctx[:0], s.sig.Matched[:0], s.heldTag.attrs[:0]
 	*s = *src
 	s.ctx = append(ctx, src.ctx...)
+	if src.mode != modeHeld {
+		// What a held element needs means nothing outside one.
+		s.sig, s.heldTag = catalog.SigState{Matched: matched}, tag{attrs: attrs}
+		return
+	}
 	s.sig.Matched = append(matched, src.sig.Matched...)
 	s.heldTag.attrs = append(attrs, src.heldTag.attrs...)
 }
@@ -177,7 +184,13 @@ func (w *Writer) Blocked() int { return w.blockedCounts }
 func (w *Writer) write(b []byte) {
 	if w.err == nil && len(b) > 0 {
 		if w.rec != nil {
-			w.rec.output = append(w.rec.output, b...)
+			// Output can outgrow input many times (placeholders): bound it
+			// as the input is.
+			if len(w.rec.output)+len(b) > 2*w.recLimit {
+				w.rec = nil
+			} else {
+				w.rec.output = append(w.rec.output, b...)
+			}
 		}
 		_, w.err = w.out.Write(b)
 	}
@@ -205,6 +218,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	n := len(p)
+	if w.recWant && w.play == nil {
+		w.beginRecording()
+	}
 	for len(p) > 0 && w.err == nil {
 		if w.play != nil {
 			p = p[w.replayWrite(p):]
@@ -214,8 +230,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.resync != nil {
 			cut = w.resyncPoint(p, w.pos+n-len(p))
 		}
-		if w.rec != nil {
-			// A mark every markEvery bytes, however large the write.
+		if w.rec != nil && len(w.carry) < maxCutCarry {
+			// A mark every markEvery bytes, however large the write —
+			// unless a long construct is open: cut after cut, it would
+			// be parsed again from its start each time.
 			if next := w.rec.marks[len(w.rec.marks)-1].in + markEvery - len(w.rec.input); next > 0 && next < cut {
 				cut = next
 			}
@@ -269,11 +287,16 @@ func (w *Writer) Flush() error {
 	if w.play != nil && !w.replayFlush() {
 		return w.err
 	}
+	injected := false
 	if w.headPending && !w.headInjected && w.mode == modeData {
 		w.injectHead()
+		injected = true
 	}
 	if w.rec != nil {
 		w.mark(true)
+		if injected && w.rec != nil {
+			w.rec.marks[len(w.rec.marks)-1].flushInjected = true
+		}
 	}
 	return w.err
 }
@@ -331,9 +354,10 @@ func (w *Writer) injectHead() {
 }
 
 func (w *Writer) warn(msg string) {
-	if w.rec != nil {
-		w.rec.events = append(w.rec.events, event{proc: -1, warn: msg})
-	}
+	// What the limits decide depends on how the input was cut into
+	// writes; a page that reached one is not recorded, so a replay is
+	// never more lenient than a rewrite.
+	w.rec = nil
 	if w.pol.OnWarn != nil {
 		w.pol.OnWarn(msg)
 	}
@@ -511,7 +535,7 @@ func plainTag(b []byte, k int) int {
 	if n >= len(b) {
 		return 0
 	}
-	switch kindOf(b[i:n]) {
+	switch kindIn(b, i, n) {
 	case kOther, kBreakout, kIntegration:
 		if e := tagEnd(b, n, nil); e > 0 {
 			return e
