@@ -91,7 +91,7 @@ func (w *Writer) Record(limit int, allow func() bool) {
 	w.recLimit, w.recWant, w.recAllow = limit, true, allow
 }
 
-// Recording reports whether w is recording the page now.
+// IsRecording reports whether w is recording the page now.
 func (w *Writer) IsRecording() bool { return w.rec != nil }
 
 // beginRecording starts the recording Record asked for, once.
