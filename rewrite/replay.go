@@ -51,11 +51,18 @@ type mark struct {
 	st            state
 }
 
-// markEvery is the input between two marks. Replay writes output only up
-// to a mark, and a difference costs the rewriting from the mark before it
-// to the mark after: closer marks cost more copies of the state, wider
-// ones more rewriting around each difference.
-const markEvery = 2 << 10
+// markGap is the input between two marks at input offset in. Replay
+// writes output only up to a mark, and a difference costs the rewriting
+// from the mark before it to the mark after: closer marks cost more copies
+// of the state, wider ones more rewriting around each difference. Pages
+// differ from visitor to visitor mostly in the head (tokens, nonces), and
+// the head is where most is done (scripts, links): marks are closer there.
+func markGap(in int) int {
+	if in < 16<<10 {
+		return 512
+	}
+	return 2 << 10
+}
 
 // maxCutCarry: a write is cut for a mark only while less than this is
 // held back unfinished.

@@ -231,10 +231,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 			cut = w.resyncPoint(p, w.pos+n-len(p))
 		}
 		if w.rec != nil && len(w.carry) < maxCutCarry {
-			// A mark every markEvery bytes, however large the write —
+			// A mark every markGap bytes, however large the write —
 			// unless a long construct is open: cut after cut, it would
 			// be parsed again from its start each time.
-			if next := w.rec.marks[len(w.rec.marks)-1].in + markEvery - len(w.rec.input); next > 0 && next < cut {
+			if next := w.rec.marks[len(w.rec.marks)-1].in + markGap(len(w.rec.input)) - len(w.rec.input); next > 0 && next < cut {
 				cut = next
 			}
 		}
@@ -246,7 +246,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.resyncPending {
 			w.tryResume()
 		}
-		if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markEvery {
+		if w.rec != nil && len(w.rec.input)-w.rec.marks[len(w.rec.marks)-1].in >= markGap(len(w.rec.input)) {
 			w.mark(false)
 		}
 	}
