@@ -13,18 +13,17 @@
   var lang = cfg.lang || d.documentElement.lang || "kk";
   // R: [[functional], [analytics], [marketing], [necessary]] patterns,
   // "host" or "host/path-prefix".
-  var R = /*RULES*/["", "", "", ""].map(function (l) { return l ? l.split(" ") : []; });
+  // Each pattern is split once into [host, path prefix].
+  var R = /*RULES*/["", "", "", ""].map(function (l) { return l ? l.split(" ").map(split) : []; });
   function split(e) { var i = e.search(/[\/?]/); return i < 0 ? [e, ""] : [e.slice(0, i), e[i] === "?" ? "/" + e.slice(i) : e.slice(i)]; }
   function onHost(h, host) { return h === host || h.slice(-host.length - 1) === "." + host; }
   var NAMES = ["functional", "analytics", "marketing"];
-  var granted = 0;
-  (cfg.granted || "").split(" ").forEach(function (c) { var i = NAMES.indexOf(c); if (i >= 0) granted |= 1 << i; });
-
   function bits(cats) {
     var b = 0;
     (cats || "").split(" ").forEach(function (c) { var i = NAMES.indexOf(c); if (i >= 0) b |= 1 << i; });
     return b;
   }
+  var granted = bits(cfg.granted);
   function allowed(b) { return (granted & b) === b; }
   function catNames(b) { return NAMES.filter(function (_, i) { return b & (1 << i); }).join(" "); }
 
@@ -33,16 +32,15 @@
     var u;
     try { u = new URL(url, location.href); } catch (e) { return 0; }
     if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
-    var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search, x;
+    var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search;
     var n, c, best = -1, cat = 0, bestHost = 0;
     for (n = 0; n < R[3].length; n++) {
-      var ne = split(R[3][n]);
-      if (onHost(h, ne[0]) && pq.indexOf(ne[1]) === 0) return 0;
+      if (onHost(h, R[3][n][0]) && pq.indexOf(R[3][n][1]) === 0) return 0;
     }
     // The most specific host wins, then the longest path prefix.
     for (c = 0; c < 3; c++) {
       for (n = 0; n < R[c].length; n++) {
-        var e = split(R[c][n]);
+        var e = R[c][n];
         if (onHost(h, e[0]) && pq.indexOf(e[1]) === 0 &&
             (e[0].length > bestHost || (e[0].length === bestHost && e[1].length > best))) {
           bestHost = e[0].length; best = e[1].length; cat = 1 << c;
@@ -84,31 +82,35 @@
   }
 
   // Guards: elements and requests created by scripts at run time.
+  var sa = Element.prototype.setAttribute;
   var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
+  // park keeps URL v of attribute a of el as data-a, out of the browser's
+  // reach, with the categories c that bring it back.
+  function park(el, a, v, c) {
+    sa.call(el, "data-" + a, v);
+    sa.call(el, "data-consent-category", catNames(c));
+    if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain");
+  }
+  function hasSrcset(el) { return el.tagName === "IMG" || el.tagName === "SOURCE"; }
   function hold(el) {
     if (!el || el.nodeType !== 1) return;
     var ss = el.getAttribute("srcset"), cs;
-    if (ss && (el.tagName === "IMG" || el.tagName === "SOURCE") && (cs = blockedSet(ss))) {
-      el.setAttribute("data-srcset", ss);
+    if (ss && hasSrcset(el) && (cs = blockedSet(ss))) {
+      park(el, "srcset", ss, cs);
       el.removeAttribute("srcset");
-      el.setAttribute("data-consent-category", catNames(cs));
     }
     var a = URLATTR[el.tagName], c;
     if (a && el.getAttribute(a) && (c = blocked(el.getAttribute(a)))) {
-      if (el.tagName === "SCRIPT") {
-        if (el.hasAttribute("type")) el.setAttribute("data-type", el.getAttribute("type"));
-        el.setAttribute("type", "text/plain");
-      }
-      el.setAttribute("data-" + a, el.getAttribute(a));
+      if (el.tagName === "SCRIPT" && el.hasAttribute("type")) sa.call(el, "data-type", el.getAttribute("type"));
+      park(el, a, el.getAttribute(a), c);
       el.removeAttribute(a);
-      el.setAttribute("data-consent-category", catNames(c));
     }
   }
   function guardTree(n) {
     if (!n) return;
     if (n.nodeType === 1) hold(n);
     if (n.firstElementChild && n.querySelectorAll) {
-      var els = n.querySelectorAll("script[src],iframe[src],img[src],embed[src],source[src],link[href]");
+      var els = n.querySelectorAll("[src],[srcset],link[href]");
       for (var i = 0; i < els.length; i++) hold(els[i]);
     }
   }
@@ -125,43 +127,17 @@
   });
   var iae = Element.prototype.insertAdjacentElement;
   Element.prototype.insertAdjacentElement = function (pos, el) { guardTree(el); return iae.call(this, pos, el); };
-  [[w.HTMLImageElement, "src"], [w.HTMLScriptElement, "src"], [w.HTMLIFrameElement, "src"]].forEach(function (p) {
-    var desc = p[0] && Object.getOwnPropertyDescriptor(p[0].prototype, p[1]);
-    if (!desc || !desc.set) return;
-    Object.defineProperty(p[0].prototype, p[1], {
-      configurable: true, enumerable: desc.enumerable, get: desc.get,
-      set: function (v) {
-        var c = blocked(String(v));
-        if (c) {
-          this.setAttribute("data-" + p[1], v);
-          this.setAttribute("data-consent-category", catNames(c));
-          if (this.tagName === "SCRIPT") this.setAttribute("type", "text/plain");
-          return;
-        }
-        desc.set.call(this, v);
-      }
+  [w.HTMLImageElement, w.HTMLScriptElement, w.HTMLIFrameElement].forEach(function (k) {
+    setter(k && k.prototype, "src", function (o, el, v) {
+      var c = blocked(String(v));
+      if (c) return park(el, "src", v, c);
+      o.call(el, v);
     });
   });
-  var sa = Element.prototype.setAttribute;
   Element.prototype.setAttribute = function (n, v) {
-    var a = URLATTR[this.tagName];
-    if (String(n).toLowerCase() === "srcset" && (this.tagName === "IMG" || this.tagName === "SOURCE")) {
-      var cs = blockedSet(String(v));
-      if (cs) {
-        sa.call(this, "data-srcset", v);
-        sa.call(this, "data-consent-category", catNames(cs));
-        return;
-      }
-    }
-    if (a && String(n).toLowerCase() === a) {
-      var c = blocked(String(v));
-      if (c) {
-        sa.call(this, "data-" + a, v);
-        sa.call(this, "data-consent-category", catNames(c));
-        if (this.tagName === "SCRIPT") sa.call(this, "type", "text/plain");
-        return;
-      }
-    }
+    var a = String(n).toLowerCase(), c;
+    if (a === "srcset" && hasSrcset(this) && (c = blockedSet(String(v)))) return park(this, a, v, c);
+    if (a === URLATTR[this.tagName] && (c = blocked(String(v)))) return park(this, a, v, c);
     return sa.call(this, n, v);
   };
   // HTML strings (innerHTML, insertAdjacentHTML, outerHTML) are parsed in
@@ -179,34 +155,24 @@
     guardTree(t.content);
     return t.innerHTML;
   }
-  var ih = Object.getOwnPropertyDescriptor(Element.prototype, "innerHTML");
-  if (ih && ih.set) {
-    Object.defineProperty(Element.prototype, "innerHTML", {
-      configurable: true, enumerable: ih.enumerable, get: ih.get,
-      set: function (v) { ih.set.call(this, this.tagName === "TEMPLATE" ? v : guardHTML(v, this)); }
+  // setter wraps the setter of property prop of proto: set(orig, this, v).
+  function setter(proto, prop, set) {
+    var desc = proto && Object.getOwnPropertyDescriptor(proto, prop);
+    if (!desc || !desc.set) return desc;
+    Object.defineProperty(proto, prop, {
+      configurable: true, enumerable: desc.enumerable, get: desc.get,
+      set: function (v) { return set(desc.set, this, v); }
     });
+    return desc;
   }
-  var oh = Object.getOwnPropertyDescriptor(Element.prototype, "outerHTML");
-  if (oh && oh.set) {
-    Object.defineProperty(Element.prototype, "outerHTML", {
-      configurable: true, enumerable: oh.enumerable, get: oh.get,
-      set: function (v) { oh.set.call(this, guardHTML(v, this.parentElement)); }
-    });
-  }
+  var ih = setter(Element.prototype, "innerHTML", function (o, el, v) { o.call(el, el.tagName === "TEMPLATE" ? v : guardHTML(v, el)); });
+  setter(Element.prototype, "outerHTML", function (o, el, v) { o.call(el, guardHTML(v, el.parentElement)); });
   var iah = Element.prototype.insertAdjacentHTML;
   Element.prototype.insertAdjacentHTML = function (pos, html) {
     var inside = pos === "afterbegin" || pos === "beforeend";
     return iah.call(this, pos, guardHTML(html, inside ? this : this.parentElement));
   };
-  if (w.ShadowRoot) {
-    var sih = Object.getOwnPropertyDescriptor(ShadowRoot.prototype, "innerHTML");
-    if (sih && sih.set) {
-      Object.defineProperty(ShadowRoot.prototype, "innerHTML", {
-        configurable: true, enumerable: sih.enumerable, get: sih.get,
-        set: function (v) { sih.set.call(this, guardHTML(v, null)); }
-      });
-    }
-  }
+  if (w.ShadowRoot) setter(ShadowRoot.prototype, "innerHTML", function (o, el, v) { o.call(el, guardHTML(v, null)); });
   if (w.Range && Range.prototype.createContextualFragment) {
     var ccf = Range.prototype.createContextualFragment;
     Range.prototype.createContextualFragment = function (html) { return ccf.call(this, guardHTML(html, null)); };
@@ -234,8 +200,8 @@
     if (at && at.parentNode) at.parentNode.insertBefore(t.content, at);
     else if (d.body) d.body.appendChild(t.content);
   }
-  d.write = function () { write(Array.prototype.join.call(arguments, ""), false); };
-  d.writeln = function () { write(Array.prototype.join.call(arguments, ""), true); };
+  d.write = function () { write([].join.call(arguments, ""), false); };
+  d.writeln = function () { write([].join.call(arguments, ""), true); };
   if (navigator.sendBeacon) {
     var sb = navigator.sendBeacon;
     navigator.sendBeacon = function (u) { return blocked(u) ? false : sb.apply(navigator, arguments); };
@@ -306,7 +272,7 @@
   function activate(only) {
     var els = only ? [only] : d.querySelectorAll("[data-consent-category]:not(input)");
     var chain = Promise.resolve();
-    Array.prototype.forEach.call(els, function (el) {
+    [].forEach.call(els, function (el) {
       if (el.closest && el.closest("[data-consent-banner]")) return;
       if (!only && !allowed(bits(el.getAttribute("data-consent-category")))) return;
       chain = chain.then(function () { return enable(el); });
@@ -328,7 +294,7 @@
     var before = granted;
     granted = bits((res.categories || []).join(" "));
     if (cfg.gcm) w.gtag("consent", "update", gcmState());
-    try { w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res })); } catch (e) {}
+    w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res }));
     if (before & ~granted) {
       // A category was withdrawn: scripts already running can only be
       // stopped by loading the page again, now without them.
@@ -387,8 +353,9 @@
     if (choose(act, t.form, null, t)) e.preventDefault();
   });
   function reopen() {
-    if (banner() || !f0) { if (!f0) location.href = P + "settings?return=" + encodeURIComponent(location.pathname + location.search); return; }
-    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&return=" + encodeURIComponent(location.pathname + location.search), { credentials: "same-origin" })
+    var ret = "return=" + encodeURIComponent(location.pathname + location.search);
+    if (banner() || !f0) { if (!f0) location.href = P + "settings?" + ret; return; }
+    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&" + ret, { credentials: "same-origin" })
       .then(function (r) { return r.text(); })
       .then(function (html) {
         d.body.insertAdjacentHTML("afterbegin", html);
@@ -413,7 +380,7 @@
   }
   function wireAll() {
     var frs = d.querySelectorAll("iframe[data-consent-category][srcdoc]");
-    Array.prototype.forEach.call(frs, function (fr) {
+    [].forEach.call(frs, function (fr) {
       if (fr.contentDocument && fr.contentDocument.readyState === "complete") wirePlaceholder(fr);
       fr.addEventListener("load", function () { if (fr.hasAttribute("srcdoc")) wirePlaceholder(fr); });
     });
