@@ -63,3 +63,17 @@ func TestKindOfPaths(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSkipTag: the fast path over ` name="value"` attributes ends a tag
+// where the full attribute parser does.
+func FuzzSkipTag(f *testing.F) {
+	for _, s := range []string{` class="a" href="/x">`, ` a="b"c="d">`, ` a=">" b>`, ` a = "x">`, ` a="x' >`, ` data-x="1"/>`, ` a="`, ` =a="b">`, " a=\"b\"\t>", ` a="b" c='>'>`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte("<a" + s)
+		if got, want := skipTag(b, 2), tagEnd(b, 2, nil); got != want {
+			t.Fatalf("%q: skipTag %d, tagEnd %d", b, got, want)
+		}
+	})
+}

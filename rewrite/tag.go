@@ -217,3 +217,38 @@ func indexQuote(b []byte, k int, q byte) int {
 	}
 	return -1
 }
+
+// attrNameByte marks the bytes skipTag takes in attribute names without
+// looking further: letters, digits and "-_:.".
+var attrNameByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == ':' || c == '.'
+	}
+	return
+}()
+
+// skipTag returns the offset just past the '>' of the tag whose name ends
+// at b[i], or 0 when b ends first, like tagEnd(b, i, nil). Most attributes
+// are written ` name="value"`: those are stepped over directly, and at
+// the first one written otherwise tagEnd takes over — between two
+// attributes, where it starts too.
+func skipTag(b []byte, i int) int {
+	for i+1 < len(b) && b[i] == ' ' {
+		j := i + 1
+		for j < len(b) && attrNameByte[b[j]] {
+			j++
+		}
+		if j == i+1 || j+1 >= len(b) || b[j] != '=' || b[j+1] != '"' {
+			break
+		}
+		k := indexQuote(b, j+2, '"')
+		if k < 0 {
+			return 0
+		}
+		i = k + 1
+	}
+	if i < len(b) && b[i] == '>' {
+		return i + 1
+	}
+	return tagEnd(b, i, nil)
+}

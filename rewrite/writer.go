@@ -537,7 +537,7 @@ func plainTag(b []byte, k int) int {
 	}
 	switch kindIn(b, i, n) {
 	case kOther, kBreakout, kIntegration:
-		if e := tagEnd(b, n, nil); e > 0 {
+		if e := skipTag(b, n); e > 0 {
 			return e
 		}
 	}
