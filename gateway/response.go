@@ -320,7 +320,6 @@ func (w *responseWriter) finish() error {
 		} else if rec := w.rw.Recording(); rec != nil && err == nil {
 			w.g.memo.put(*w.memoKey, rec)
 		}
-		w.stopRecording()
 		if ferr := w.sink.flushBuffer(); err == nil {
 			err = ferr
 		}

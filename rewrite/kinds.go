@@ -225,11 +225,9 @@ func pack(name string) (v uint64) {
 	return v
 }
 
-// kindOf classifies a tag name: the name, lower-cased, is packed into a
-// uint64 and looked up in a perfect hash table (one multiply, one load).
-func kindOf(name []byte) kind { return kindIn(name, 0, len(name)) }
-
-// kindIn classifies the tag name b[i:n]. When b has eight bytes from i,
+// kindIn classifies the tag name b[i:n]: the name, lower-cased, is packed
+// into a uint64 and looked up in a perfect hash table (one multiply, one
+// load). When b has eight bytes from i,
 // they are read at once, the ones past the name masked off, and
 // lower-cased without a branch.
 func kindIn(b []byte, i, n int) kind {

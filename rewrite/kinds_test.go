@@ -5,37 +5,37 @@ import (
 	"testing"
 )
 
-// TestKindOf: every name the rewriter knows is found, in any case, and
+// TestKindIn: every name the rewriter knows is found, in any case, and
 // names that differ from one by a byte, a prefix or a suffix are not.
-func TestKindOf(t *testing.T) {
+func TestKindIn(t *testing.T) {
 	for _, e := range shortKinds {
 		for _, n := range []string{e.name, strings.ToUpper(e.name), strings.ToUpper(e.name[:1]) + e.name[1:]} {
-			if got := kindOf([]byte(n)); got != e.kind {
-				t.Errorf("kindOf(%q) = %d, want %d", n, got, e.kind)
+			if got := kindIn([]byte(n), 0, len(n)); got != e.kind {
+				t.Errorf("kindIn(%q) = %d, want %d", n, got, e.kind)
 			}
 		}
 		for _, n := range []string{e.name + "x", "x" + e.name, e.name[1:], e.name[:len(e.name)-1] + "\x00", e.name + "\x00"} {
-			if len(n) <= 8 && kindOf([]byte(n)) != kOther {
+			if len(n) <= 8 && kindIn([]byte(n), 0, len(n)) != kOther {
 				known := false
 				for _, f := range shortKinds {
 					known = known || f.name == n
 				}
 				if !known {
-					t.Errorf("kindOf(%q) = %d, want kOther", n, kindOf([]byte(n)))
+					t.Errorf("kindIn(%q) = %d, want kOther", n, kindIn([]byte(n), 0, len(n)))
 				}
 			}
 		}
 	}
 	for n, want := range map[string]kind{"": kOther, "plaintext": kPlaintext, "BLOCKQUOTE": kBreakout, "foreignObject": kIntegration, "annotation-xml": kIntegration, "custom-element": kOther} {
-		if got := kindOf([]byte(n)); got != want {
-			t.Errorf("kindOf(%q) = %d, want %d", n, got, want)
+		if got := kindIn([]byte(n), 0, len(n)); got != want {
+			t.Errorf("kindIn(%q) = %d, want %d", n, got, want)
 		}
 	}
 }
 
-// TestKindOfPaths: the eight-bytes-at-once path and the byte loop agree on
+// TestKindInPaths: the eight-bytes-at-once path and the byte loop agree on
 // every byte value in every position, around every known name.
-func TestKindOfPaths(t *testing.T) {
+func TestKindInPaths(t *testing.T) {
 	wide := func(n []byte) kind { return kindIn(append(append([]byte{}, n...), "        "...), 0, len(n)) }
 	tight := func(n []byte) kind { return kindIn(n, 0, len(n)) }
 	for _, e := range shortKinds {
@@ -44,7 +44,7 @@ func TestKindOfPaths(t *testing.T) {
 				n := []byte(e.name)
 				n[pos] = byte(c)
 				if w, ti := wide(n), tight(n); w != ti {
-					t.Fatalf("kindOf(%q): %d eight bytes at a time, %d byte by byte", n, w, ti)
+					t.Fatalf("kindIn(%q): %d eight bytes at a time, %d byte by byte", n, w, ti)
 				}
 				want := kOther
 				if strings.EqualFold(string(n), e.name) && !strings.ContainsAny(string(n), "\x00") {
@@ -57,7 +57,7 @@ func TestKindOfPaths(t *testing.T) {
 					}
 				}
 				if got := wide(n); got != want {
-					t.Fatalf("kindOf(%q) = %d, want %d", n, got, want)
+					t.Fatalf("kindIn(%q) = %d, want %d", n, got, want)
 				}
 			}
 		}

@@ -236,7 +236,6 @@ func (w *Writer) replayClose() bool {
 	}
 	w.emit(r.end)
 	w.blockedCounts = r.end.st.blockedCounts + w.blockBase
-	w.rec = nil
 	return true
 }
 
@@ -247,29 +246,21 @@ func (w *Writer) emit(m *mark) {
 	cur := &r.marks[w.playMark]
 	w.replayedIn += m.in - cur.in
 	at := cur.out
+	// Nothing is being recorded during a replay (it begins only when one
+	// stops), so write and inject only write.
 	for _, h := range r.holes[cur.holes:m.holes] {
-		w.emitOutput(r.output[at:h.at])
+		w.write(r.output[at:h.at])
 		at = h.at
 		if !w.resolved {
 			w.pageLang = h.lang
 		}
-		b := w.head()
-		if h.body {
-			b = w.body()
-		}
-		w.emitOutput(b)
+		w.inject(h.body)
 	}
-	w.emitOutput(r.output[at:m.out])
+	w.write(r.output[at:m.out])
 	if w.pol.OnBlock != nil {
 		for _, proc := range r.events[cur.events:m.events] {
 			w.pol.OnBlock(proc)
 		}
-	}
-}
-
-func (w *Writer) emitOutput(b []byte) {
-	if w.err == nil && len(b) > 0 {
-		_, w.err = w.out.Write(b)
 	}
 }
 
@@ -293,8 +284,7 @@ func (w *Writer) leaveReplay() {
 		rec.events = append(rec.events[:0], r.events[:m.events]...)
 		rec.marks = rec.marks[:0]
 		for i := 0; i <= w.playMark; i++ {
-			var c mark
-			c = r.marks[i]
+			c := r.marks[i]
 			c.st = state{}
 			c.st.copyFrom(&r.marks[i].st)
 			rec.marks = append(rec.marks, c)

@@ -4,9 +4,11 @@
 package pagegen
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // Page returns a page of about size bytes. The same size gives the same
@@ -82,4 +84,20 @@ func Page(size int) []byte {
 </html>
 `)
 	return []byte(b.String())
+}
+
+// Personalised returns page as a CMS sends it to one visitor: a token of
+// that request in the head (a CSRF token) and the time it was made before
+// </body>. Pages differ from request to request only there.
+func Personalised(page []byte, token uint64, at time.Time) []byte {
+	head := bytes.Index(page, []byte("<title>"))
+	end := bytes.LastIndex(page, []byte("</body>"))
+	var b bytes.Buffer
+	b.Grow(len(page) + 128)
+	b.Write(page[:head])
+	fmt.Fprintf(&b, `<meta name="csrf-token" content="%016x">`, token*0x9e3779b97f4a7c15)
+	b.Write(page[head:end])
+	fmt.Fprintf(&b, "<!-- generated %s -->", at.UTC().Format(time.RFC3339Nano))
+	b.Write(page[end:])
+	return b.Bytes()
 }
