@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/fetching"
 	"github.com/tdewolff/minify/v2"
 	"github.com/tdewolff/minify/v2/css"
 	"github.com/tdewolff/minify/v2/js"
@@ -66,9 +67,23 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return err
 	}
-	src := strings.Replace(clientJS, `/*RULES*/["", "", "", ""]`, string(rules), 1)
-	if src == clientJS {
-		return fmt.Errorf("banner: client script lost its rules marker")
+	moved, err := json.Marshal(fetching.Moved())
+	if err != nil {
+		return err
+	}
+	src := clientJS
+	for _, r := range []struct{ marker, with string }{
+		{`/*RULES*/["", "", "", ""]`, string(rules)},
+		// The element table of the guard: the one the rewriter and scan use.
+		{`/*FETCHING*/{}`, fetching.JS()},
+		{`/*SRCSET*/[]`, fetching.JSSrcset()},
+		{`/*MOVED*/[]`, string(moved)},
+	} {
+		next := strings.Replace(src, r.marker, r.with, 1)
+		if next == src {
+			return fmt.Errorf("banner: client script lost its %s marker", r.marker)
+		}
+		src = next
 	}
 	minJS, err := m.String("application/javascript", src)
 	if err != nil {

@@ -3,11 +3,13 @@ package banner
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/fetching"
 )
 
 func newBanner(t *testing.T, o Options) *Banner {
@@ -134,6 +136,24 @@ func TestBannerWeight(t *testing.T) {
 		t.Logf("%s: markup %d B raw / %d B gzip, script %d B, stylesheet %d B gzip: total %d B", lang, len(markup), gz(markup), js, css, total)
 		if total > 8000 {
 			t.Errorf("%s: the banner adds %d B gzip per page view, over 8 KB", lang, total)
+		}
+	}
+}
+
+// TestScriptCarriesTheFetchingTable: the client guard's table of elements
+// and attributes is package fetching's, substituted at start-up.
+func TestScriptCarriesTheFetchingTable(t *testing.T) {
+	b := newBanner(t, Options{})
+	js := string(b.js.body)
+	moved, _ := json.Marshal(fetching.Moved())
+	for _, want := range []string{fetching.JS(), fetching.JSSrcset(), string(moved)} {
+		if !strings.Contains(js, want) {
+			t.Errorf("script lacks %s", want)
+		}
+	}
+	for _, marker := range []string{"RULES", "FETCHING", "SRCSET", "MOVED"} {
+		if strings.Contains(js, marker) {
+			t.Errorf("script still holds the %s marker", marker)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/fetching"
 )
 
 // Options configure a scan.
@@ -164,34 +165,34 @@ func (s *scanner) page(ctx context.Context, u *url.URL) ([]*url.URL, error) {
 	return links, nil
 }
 
-var kinds = []struct{ sel, attr, kind string }{
-	{"script[src]", "src", "script"},
-	{"iframe[src], frame[src]", "src", "frame"},
-	{"img[src]", "src", "pixel"},
-	{"link[href]", "href", "link"},
-	{"video[src], audio[src], source[src], embed[src], track[src]", "src", "media"},
-	{"object[data]", "data", "media"},
-}
-
+// elements reports the URLs the elements under sel fetch, by the table of
+// package fetching: the one the rewriter neutralises by and the client
+// script guards by. (An <image> in HTML has been parsed into an <img>
+// already; SVG's <feImage> is looked up in lower case.)
 func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
-	for _, k := range kinds {
-		sel.Find(k.sel).Each(func(_ int, e *goquery.Selection) {
-			v, _ := e.Attr(k.attr)
-			if k.kind == "link" && !loads(e.AttrOr("rel", "")) {
-				return
+	sel.Find("*").Each(func(_ int, e *goquery.Selection) {
+		n := e.Get(0)
+		el := fetching.Lookup(strings.ToLower(n.Data))
+		if el == nil || (el.Name == "link" && !loads(e.AttrOr("rel", ""))) {
+			return
+		}
+		for _, a := range n.Attr {
+			name := strings.ToLower(a.Key)
+			if a.Namespace != "" {
+				name = a.Namespace + ":" + name // xlink:href in SVG
 			}
-			ref, err := page.Parse(strings.TrimSpace(v))
-			if err != nil || (ref.Scheme != "http" && ref.Scheme != "https") {
-				return
+			if !contains(el.Attrs, name) {
+				continue
 			}
-			host := ref.Hostname()
-			p := s.o.Catalog.MatchURL(ref.String())
-			if p < 0 && siteOf(host) == s.site {
-				return // first party, not a processor
+			if !el.IsSrcset(name) {
+				s.resource(el.Kind, a.Val, page)
+				continue
 			}
-			s.add(k.kind, ref.String(), host, p, page)
-		})
-	}
+			for _, u := range srcsetURLs(a.Val) {
+				s.resource(el.Kind, u, page)
+			}
+		}
+	})
 	sel.Find("script:not([src])").Each(func(_ int, e *goquery.Selection) {
 		body := e.Text()
 		var st catalog.SigState
@@ -202,15 +203,65 @@ func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
 	})
 }
 
+// resource adds URL v, found in page, unless it is first party.
+func (s *scanner) resource(kind, v string, page *url.URL) {
+	ref, err := page.Parse(strings.TrimSpace(v))
+	if err != nil || (ref.Scheme != "http" && ref.Scheme != "https") {
+		return
+	}
+	host := ref.Hostname()
+	p := s.o.Catalog.MatchURL(ref.String())
+	if p < 0 && siteOf(host) == s.site {
+		return // first party, not a processor
+	}
+	s.add(kind, ref.String(), host, p, page)
+}
+
 // loads reports whether a link relation fetches or connects.
 func loads(rel string) bool {
 	for _, r := range strings.Fields(strings.ToLower(rel)) {
-		switch r {
-		case "stylesheet", "preload", "prefetch", "preconnect", "dns-prefetch", "modulepreload", "prerender", "icon", "manifest":
+		if contains(fetching.FetchRels, r) || contains(fetching.ConnectRels, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// srcsetURLs returns the URLs of a srcset candidate list ("url
+// [descriptor], ..."), split as the HTML standard parses it: a URL ends at
+// white space, or at the commas it ends with; descriptors run to the next
+// comma outside parentheses. A URL may hold commas of its own.
+func srcsetURLs(v string) []string {
+	var out []string
+	for {
+		v = strings.TrimLeft(v, "\t\n\f\r ,")
+		if v == "" {
+			return out
+		}
+		i := strings.IndexAny(v, "\t\n\f\r ")
+		if i < 0 {
+			i = len(v)
+		}
+		u := v[:i]
+		v = v[i:]
+		if t := strings.TrimRight(u, ","); t != u {
+			u = t
+		} else {
+			depth, j := 0, 0
+			for ; j < len(v) && (v[j] != ',' || depth > 0); j++ {
+				switch v[j] {
+				case '(':
+					depth++
+				case ')':
+					if depth > 0 {
+						depth--
+					}
+				}
+			}
+			v = v[j:]
+		}
+		out = append(out, u)
+	}
 }
 
 func excerpt(s string) string {

@@ -3,7 +3,9 @@
 // document order, without a reload. Loaded synchronously first in <head>,
 // so its guards are in place before any page script (and before Google Tag
 // Manager) runs. /*RULES*/ is replaced at start-up by the catalog's URL
-// rules: [[host, pathPrefix, categoryBits], ...] and the necessary hosts.
+// rules: [[host, pathPrefix, categoryBits], ...] and the necessary hosts;
+// /*FETCHING*/, /*SRCSET*/ and /*MOVED*/ by the table of elements that
+// fetch URLs (package fetching), the one the rewriter and scan use.
 (function () {
   "use strict";
   var d = document, w = window;
@@ -83,36 +85,39 @@
 
   // Guards: elements and requests created by scripts at run time.
   var sa = Element.prototype.setAttribute;
-  var URLATTR = { SCRIPT: "src", IFRAME: "src", IMG: "src", EMBED: "src", SOURCE: "src", LINK: "href", AUDIO: "src", VIDEO: "src" };
-  // park keeps URL v of attribute a of el as data-a, out of the browser's
-  // reach, with the categories c that bring it back.
-  function park(el, a, v, c) {
-    sa.call(el, "data-" + a, v);
-    sa.call(el, "data-consent-category", catNames(c));
-    if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain");
+  // FETCH: upper-case tag name (SVG's are lower- or camel-case: upper-cased
+  // before the look-up) to the attributes it fetches URLs through; SRCSET:
+  // those of them holding a srcset list.
+  var FETCH = /*FETCHING*/{}, SRCSET = /*SRCSET*/[];
+  function urlAttrs(el) { return FETCH[el.tagName.toUpperCase()] || []; }
+  // park keeps URL (or srcset list) v of attribute a of el as data-a, out
+  // of the browser's reach, when a processor not consented to owns it,
+  // with the categories that bring it back. It reports whether it did.
+  function park(el, a, v) {
+    var c = urlAttrs(el).indexOf(a) >= 0 && (SRCSET.indexOf(a) < 0 ? blocked : blockedSet)(String(v));
+    if (c) {
+      sa.call(el, "data-" + a, v);
+      sa.call(el, "data-consent-category", catNames(c));
+      if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain");
+    }
+    return c;
   }
-  function hasSrcset(el) { return el.tagName === "IMG" || el.tagName === "SOURCE"; }
+  // hold parks the URLs el already has; a script's own type is kept as
+  // data-type (read first: park overwrites it).
   function hold(el) {
     if (!el || el.nodeType !== 1) return;
-    var ss = el.getAttribute("srcset"), cs;
-    if (ss && hasSrcset(el) && (cs = blockedSet(ss))) {
-      park(el, "srcset", ss, cs);
-      el.removeAttribute("srcset");
-    }
-    var a = URLATTR[el.tagName], c;
-    if (a && el.getAttribute(a) && (c = blocked(el.getAttribute(a)))) {
-      if (el.tagName === "SCRIPT" && el.hasAttribute("type")) sa.call(el, "data-type", el.getAttribute("type"));
-      park(el, a, el.getAttribute(a), c);
-      el.removeAttribute(a);
-    }
+    var type = el.getAttribute("type");
+    urlAttrs(el).forEach(function (a) {
+      var v = el.getAttribute(a);
+      if (v && park(el, a, v)) {
+        if (el.tagName === "SCRIPT" && type) sa.call(el, "data-type", type);
+        el.removeAttribute(a);
+      }
+    });
   }
   function guardTree(n) {
-    if (!n) return;
-    if (n.nodeType === 1) hold(n);
-    if (n.firstElementChild && n.querySelectorAll) {
-      var els = n.querySelectorAll("[src],[srcset],link[href]");
-      for (var i = 0; i < els.length; i++) hold(els[i]);
-    }
+    hold(n);
+    if (n && n.firstElementChild && n.querySelectorAll) [].forEach.call(n.querySelectorAll(SEL), hold);
   }
   ["appendChild", "insertBefore", "replaceChild"].forEach(function (m) {
     var orig = Node.prototype[m];
@@ -127,18 +132,20 @@
   });
   var iae = Element.prototype.insertAdjacentElement;
   Element.prototype.insertAdjacentElement = function (pos, el) { guardTree(el); return iae.call(this, pos, el); };
-  [w.HTMLImageElement, w.HTMLScriptElement, w.HTMLIFrameElement].forEach(function (k) {
-    setter(k && k.prototype, "src", function (o, el, v) {
-      var c = blocked(String(v));
-      if (c) return park(el, "src", v, c);
-      o.call(el, v);
-    });
+  // The properties of the same names (img.src, img.srcset, link.href,
+  // video.poster, object.data…), on whichever prototype has each (not
+  // link.imageSrcset, named otherwise); SEL, built on the way, finds an
+  // element with any of the attributes in a tree (xlink:href in any
+  // namespace).
+  var SEL = [];
+  for (var t in FETCH) FETCH[t].forEach(function (a) {
+    setter(d.createElement(t), a, function (o, el, v) { park(el, a, v) || o.call(el, v); });
+    var sel = "[" + a.replace("xlink:", "*|") + "]";
+    if (SEL.indexOf(sel) < 0) SEL.push(sel);
   });
+  SEL = SEL.join();
   Element.prototype.setAttribute = function (n, v) {
-    var a = String(n).toLowerCase(), c;
-    if (a === "srcset" && hasSrcset(this) && (c = blockedSet(String(v)))) return park(this, a, v, c);
-    if (a === URLATTR[this.tagName] && (c = blocked(String(v)))) return park(this, a, v, c);
-    return sa.call(this, n, v);
+    if (!park(this, String(n).toLowerCase(), v)) return sa.call(this, n, v);
   };
   // HTML strings (innerHTML, insertAdjacentHTML, outerHTML) are parsed in
   // an inert <template> first, where nothing loads, and guarded there.
@@ -148,18 +155,20 @@
   var RAW = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, XMP: 1, NOEMBED: 1, NOFRAMES: 1, IFRAME: 1, TITLE: 1, NOSCRIPT: 1 };
   function guardHTML(html, ctx) {
     if (typeof html !== "string" || html.indexOf("<") < 0) return html;
-    if (ctx && (RAW[ctx.tagName] || ctx.namespaceURI !== "http://www.w3.org/1999/xhtml")) return html;
+    if (ctx && (RAW[ctx.tagName] || !(ctx instanceof HTMLElement))) return html;
     var t = d.createElement("template");
     ih.set.call(t, html);
-    if (!t.content.querySelector("[src],[srcset],[href],[data],[poster]")) return html;
+    if (!t.content.querySelector(SEL)) return html;
     guardTree(t.content);
     return t.innerHTML;
   }
-  // setter wraps the setter of property prop of proto: set(orig, this, v).
-  function setter(proto, prop, set) {
-    var desc = proto && Object.getOwnPropertyDescriptor(proto, prop);
+  // setter wraps the setter of property prop of o, on the prototype that
+  // has it: set(orig, this, v).
+  function setter(o, prop, set) {
+    var desc;
+    while (o && !(desc = Object.getOwnPropertyDescriptor(o, prop))) o = Object.getPrototypeOf(o);
     if (!desc || !desc.set) return desc;
-    Object.defineProperty(proto, prop, {
+    Object.defineProperty(o, prop, {
       configurable: true, enumerable: desc.enumerable, get: desc.get,
       set: function (v) { return set(desc.set, this, v); }
     });
@@ -221,7 +230,7 @@
   XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
 
   // Bringing neutralised elements back.
-  var MOVED = ["src", "srcset", "href", "data", "poster", "type", "imagesrcset", "xlink:href"];
+  var MOVED = /*MOVED*/[];
   function restore(el) {
     MOVED.forEach(function (a) {
       if (el.hasAttribute("data-" + a)) {
