@@ -5,15 +5,8 @@ import (
 	"strings"
 
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/fetching"
 	"golang.org/x/net/html"
-)
-
-// fetchingRels are link relations that make the browser fetch a URL;
-// connectingRels only open a connection to its host.
-var (
-	fetchingRels = []string{"stylesheet", "preload", "prefetch", "modulepreload", "prerender",
-		"icon", "manifest", "apple-touch-icon", "apple-touch-icon-precomposed"}
-	connectingRels = []string{"preconnect", "dns-prefetch"}
 )
 
 type linkRel uint8
@@ -24,25 +17,52 @@ const (
 	relConnect         // only the href's host is contacted
 )
 
+// needMore is what handleTag returns when it cannot decide before more
+// input arrives.
+const needMore = -2
+
 // handleTag acts on the complete tag w.t at b[k:]. It returns the offset
-// after the tag, or -1 when it started holding an inline script.
+// after the tag, -1 when it started holding an inline script, or needMore.
 func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	t := &w.t
 	tb := b[k : k+t.length]
 	next := k + t.length
+	name := tb[t.nameStart:t.nameEnd]
 	kd := kindIn(b, k+t.nameStart, k+t.nameEnd)
 	flushTo := func(to int) {
 		w.write(b[*from:to])
 		*from = to
 	}
+	if kd == kScript && !t.end && !t.selfClosing && !eof && w.foreignStart(kd, name) && len(b)-next < MaxHeldScript {
+		// An SVG script's text runs at its end tag: it is read before the
+		// start tag is written.
+		if e, _ := w.foreignTop(); e.ns == nsSVG && indexFold(b[next:], "</script") < 0 {
+			return needMore
+		}
+	}
 
 	if t.end {
-		switch kd {
-		case kHead:
-			if w.document && !w.headInjected {
-				flushTo(k)
-				w.injectHead()
+		if kd == kNoscript && w.nsOn {
+			// The scripting-on reading leaves its raw text here, whatever
+			// the scripting-off reading had opened inside.
+			w.nsOn = false
+			w.popTo(int(w.nsDepth))
+		}
+		switch {
+		case len(w.fst) > 0:
+			if !w.foreignEnd(kd, name) {
+				w.popTo(0)
+				w.suspect("an end tag inside SVG or MathML closed an element of the page")
 			}
+		case w.nsOn || !w.document:
+		case w.templates > 0:
+			if kd == kTemplate {
+				w.templates--
+			}
+		default:
+			w.structureEnd(b, k, kd, flushTo)
+		}
+		switch kd {
 		case kNoscript:
 			if w.noscript > 0 {
 				w.noscript--
@@ -55,94 +75,63 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 				w.write([]byte("</script>"))
 				*from = next
 			}
-		case kSVG, kMath:
-			w.pop(true)
-		case kIntegration, kTitle:
-			w.pop(false)
 		}
 		return next
 	}
 
-	inForeign := w.inForeign()
-	if inForeign && kinds[kd].breakout {
-		w.ctx = w.ctx[:0]
-		inForeign = false
-	}
-
-	// Where the consent state and banner go.
-	switch kd {
-	case kHTML:
+	if kd == kHTML {
 		w.document = true
 		if a := t.find(tb, "lang"); a != nil && a.valStart >= 0 && !w.resolved {
 			w.pageLang = primaryTag(decode(tb[a.valStart:a.valEnd]))
 		}
-		return next
-	case kHead:
-		w.document = true
-		if !w.headInjected {
-			w.headPending = true
-		}
-		return next
-	case kBody:
-		w.document = true
-		if !w.bodyInjected {
-			flushTo(next)
-			if !w.headInjected {
-				w.inject(false)
-				w.headInjected, w.headPending = true, false
-			}
-			w.inject(true)
-			w.bodyInjected = true
-		}
-		return next
-	}
-	if w.document && !w.headInjected {
-		if kd == kMeta {
-			w.headPending = true
-		} else {
-			flushTo(k)
-			w.injectHead()
-		}
-	}
-	if w.document && w.headInjected && !w.bodyInjected && !inForeign && !kinds[kd].head {
-		flushTo(k)
-		w.inject(true)
-		w.bodyInjected = true
 	}
 
-	if inForeign {
+	foreign := w.foreignStart(kd, name)
+	if foreign && breaksOut(kd, t, tb, name) {
+		w.popToHTML()
+		foreign = w.foreignStart(kd, name)
+	}
+	if foreign {
+		w.foreignTag(b, k, from, kd, name)
+		return next
+	}
+	if len(w.fst) > 0 {
+		// HTML inside an integration point.
 		switch {
 		case kd == kSVG || kd == kMath:
-			w.push(true, t.selfClosing)
-		case kd == kIntegration || kd == kTitle:
-			w.push(false, t.selfClosing)
-		case kd == kScript && t.selfClosing:
-			// <script href=... /> is complete in SVG: no body follows.
-			w.gate(b, k, from, kd, svgScriptAttrs, false)
-		case kd == kScript:
-			return w.script(b, k, from, kd, svgScriptAttrs)
-		case kinds[kd].urlAttrs != nil:
-			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
+		case kinds[kd].raw || kd == kScript || kd == kPlaintext || htmlVoid(kd, name):
+		default:
+			w.pushElem(nsHTML, ipNone, name)
 		}
-		return next
+	} else if !w.nsOn && w.templates == 0 && (w.document || kd == kBody || kd == kHead) {
+		if w.structureStart(b, k, kd, flushTo) {
+			return next
+		}
+	} else if !w.nsOn && kd == kTemplate {
+		w.templates++
 	}
 
 	switch kd {
 	case kScript:
-		return w.script(b, k, from, kd, kinds[kd].urlAttrs)
+		return w.script(b, k, from, kd, []string{"src"})
 	case kStyle:
 		if isCSS(t, tb) {
 			w.hold(b, k, from, kStyle)
 			return -1
 		}
-	case kFrameset:
-		// A frameset page has no body to show a banner in; markup before
-		// <frameset> would even cancel the frames.
-		w.bodyInjected = true
 	case kNoscript:
 		w.noscript++
+		if !w.nsOn {
+			w.nsOn, w.nsDepth = true, int32(len(w.fst))
+		}
 	case kSVG, kMath:
-		w.push(true, t.selfClosing)
+		if !t.selfClosing {
+			ns := nsSVG
+			if kd == kMath {
+				ns = nsMath
+			}
+			w.pushElem(ns, ipNone, name)
+		}
 	case kPlaintext:
 		w.mode = modePlaintext
 	case kLink:
@@ -158,6 +147,190 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		w.mode, w.rawName = modeRaw, kinds[kd].name
 	}
 	return next
+}
+
+// foreignTag handles a start tag read by the rules for foreign content:
+// it creates an SVG or MathML element whatever its name, never switches
+// the tokenizer to raw text, and fetches by any attribute its name
+// fetches by in either namespace.
+func (w *Writer) foreignTag(b []byte, k int, from *int, kd kind, name []byte) {
+	t := &w.t
+	tb := b[k : k+t.length]
+	if kd == kScript {
+		// An SVG script runs its text (read as markup) at its end tag.
+		w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
+		if e, _ := w.foreignTop(); e.ns == nsSVG && !t.selfClosing && *from <= k {
+			w.svgInline(b, k, from)
+		}
+	} else if kd == kLink {
+		if rel := fetches(t, tb); rel != relNone {
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, rel == relConnect)
+		}
+	} else if attrs := kinds[kd].urlAttrs; attrs != nil {
+		w.gate(b, k, from, kd, attrs, false)
+	}
+	w.foreignElement(kd, t, tb, name)
+}
+
+// svgInline classifies the text of an SVG <script> that has no source,
+// up to the first "</script" (what is read in between is also read as
+// markup), and writes its start tag neutralised when it loads a
+// processor not granted.
+func (w *Writer) svgInline(b []byte, k int, from *int) {
+	t := &w.t
+	for _, a := range kinds[kScript].urlAttrs {
+		if t.find(b[k:k+t.length], a) != nil {
+			return
+		}
+	}
+	next := k + t.length
+	end := len(b)
+	if e := indexFold(b[next:], "</script"); e >= 0 {
+		end = next + e
+	}
+	end = min(end, next+MaxHeldScript)
+	w.sig.Reset()
+	w.pol.Catalog.ScanInline(&w.sig, b[next:end])
+	var cats catalog.Set
+	for _, p := range w.sig.Matched {
+		cats |= w.pol.Catalog.Category(p).Bit()
+	}
+	if cats == 0 || w.pol.Granted.Has(cats) {
+		return
+	}
+	w.write(b[*from:k])
+	*from = next
+	w.scratch = w.neutralize(w.scratch[:0], b[k:next], t, kScript, nil, cats, w.sig.Matched)
+	w.write(w.scratch)
+}
+
+// structureStart follows the document-level insertion modes of the
+// scripting-on reading for a start tag outside foreign content, template
+// contents and noscript, and writes the injections where they go. It
+// returns true when the tag needs nothing more.
+func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) bool {
+	switch kd {
+	case kHTML:
+		return true
+	case kHead:
+		if w.phase == phBeforeHead {
+			w.phase = phInHead
+			if !w.headInjected {
+				w.headPending = true
+			}
+		}
+		return true
+	case kBody:
+		if w.phase < phBody {
+			flushTo(k)
+			w.injectHead()
+			w.phase = phBody
+		}
+		return true
+	case kFrameset:
+		if w.phase < phBody || w.phase == phBody && !w.bodyInjected {
+			// A frameset document has no body to show a banner in
+			// (<frameset> replaces a body nothing has been put in yet).
+			flushTo(k)
+			w.injectHead()
+			w.phase = phFrameset
+			w.bodyInjected = true
+		}
+		return true
+	case kMeta:
+		if w.phase < phBody {
+			if w.phase == phBeforeHead {
+				w.phase = phInHead
+			}
+			if !w.headInjected {
+				w.headPending = true
+			}
+			return false
+		}
+	}
+	headish := kinds[kd].head && kd != kHTML && kd != kBody
+	if w.phase == phAfterHead && kd == kNoscript {
+		headish = false // after </head>, <noscript> opens the body
+	}
+	switch {
+	case w.phase >= phBody:
+		w.bodyDue(b, k, kd, flushTo)
+		if kd == kTemplate {
+			w.templates++
+		}
+	case headish:
+		flushTo(k)
+		w.injectHead()
+		if w.phase == phBeforeHead {
+			w.phase = phInHead
+		}
+		if kd == kTemplate {
+			w.templates++
+		}
+	default:
+		w.openBody(k, flushTo)
+		w.bodyDue(b, k, kd, flushTo)
+	}
+	return false
+}
+
+// structureEnd is structureStart for end tags.
+func (w *Writer) structureEnd(b []byte, k int, kd kind, flushTo func(int)) {
+	if w.phase >= phBody {
+		return
+	}
+	switch {
+	case kd == kHead:
+		flushTo(k)
+		w.injectHead()
+		w.phase = phAfterHead
+	case kd == kBody || kd == kHTML || kd == kBreakout && equalFoldASCII(b[k+w.t.nameStart:k+w.t.nameEnd], "br"):
+		w.openBody(k, flushTo)
+	}
+}
+
+// openBody writes the head injection before b[k], the token that opens
+// the body, which then decides on the banner (bodyDue).
+func (w *Writer) openBody(k int, flushTo func(int)) {
+	flushTo(k)
+	w.injectHead()
+	w.phase = phBody
+}
+
+// bodyDue decides, for a start tag of kind kd at b[k] in the body before
+// the banner is in, whether the banner goes before it. A <frameset>
+// replaces a body that holds nothing but whitespace, comments, end tags
+// and void elements that show nothing: the banner waits past those (to
+// the page's end at most), so a frameset document keeps its frames. It
+// never waits past an element with content — a script framework
+// mounting into it would remove the banner — nor past a script.
+func (w *Writer) bodyDue(b []byte, k int, kd kind, flushTo func(int)) {
+	if w.phase != phBody || w.bodyInjected {
+		return
+	}
+	switch kd {
+	case kMeta, kLink, kBase, kHeadMisc, kSource, kTrack:
+		return
+	case kInput:
+		if a := w.t.find(b[k:k+w.t.length], "type"); a != nil && a.valStart >= 0 &&
+			equalFoldASCII([]byte(decode(b[k+a.valStart:k+a.valEnd])), "hidden") {
+			return
+		}
+	case kOther:
+		if equalFoldASCII(b[k+w.t.nameStart:k+w.t.nameEnd], "param") {
+			return
+		}
+	}
+	flushTo(k)
+	w.injectBody()
+}
+
+// injectBody writes the banner once, where the document's body has it.
+func (w *Writer) injectBody() {
+	if w.document && !w.bodyInjected {
+		w.bodyInjected = true
+		w.inject(true)
+	}
 }
 
 // script starts a script element: one with a source is gated by it and
@@ -179,8 +352,10 @@ func (w *Writer) script(b []byte, k int, from *int, kd kind, attrs []string) int
 			w.gate(b, k, from, kd, attrs, false)
 		}
 		w.mode, w.rawName, w.escState = modeScript, "script", escNone
+		w.scriptInert = !exec
 		return next
 	}
+	w.scriptInert = false
 	w.hold(b, k, from, kScript)
 	return -1
 }
@@ -416,7 +591,7 @@ func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		an := tb[a.nameStart:a.nameEnd]
-		rename := isOneOf(an, attrs) || (kd == kScript && (equalFoldASCII(an, "type") || isOneOf(an, svgScriptAttrs))) ||
+		rename := isOneOf(an, attrs) || (kd == kScript && (equalFoldASCII(an, "type") || isOneOf(an, kinds[kScript].urlAttrs))) ||
 			(kd == kStyle && equalFoldASCII(an, "type"))
 		if !rename {
 			continue
@@ -459,44 +634,18 @@ func fetches(t *tag, tb []byte) linkRel {
 	}
 	rel := relNone
 	for _, r := range strings.Fields(strings.ToLower(decode(tb[a.valStart:a.valEnd]))) {
-		for _, f := range fetchingRels {
+		for _, f := range fetching.FetchRels {
 			if r == f {
 				return relFetch
 			}
 		}
-		for _, f := range connectingRels {
+		for _, f := range fetching.ConnectRels {
 			if r == f {
 				rel = relConnect
 			}
 		}
 	}
 	return rel
-}
-
-// maxContext bounds the foreign-content stack; deeper nesting is treated
-// as foreign, which only makes more elements examined.
-const maxContext = 64
-
-// inForeign reports whether the scanner is inside SVG or MathML and not
-// inside one of their HTML integration points.
-func (w *Writer) inForeign() bool { return len(w.ctx) > 0 && w.ctx[len(w.ctx)-1] }
-
-// push enters svg/math (foreign) or an integration point (HTML again).
-func (w *Writer) push(foreign, selfClosing bool) {
-	if selfClosing || len(w.ctx) >= maxContext {
-		return
-	}
-	w.ctx = append(w.ctx, foreign)
-}
-
-// pop leaves the innermost context of the given kind.
-func (w *Writer) pop(foreign bool) {
-	for i := len(w.ctx) - 1; i >= 0; i-- {
-		if w.ctx[i] == foreign {
-			w.ctx = w.ctx[:i]
-			return
-		}
-	}
 }
 
 // primaryTag returns the lower-case primary subtag of a language tag.

@@ -32,16 +32,20 @@ func FuzzRewrite(f *testing.F) {
 	}
 	f.Add([]byte(`<div title="<script src=x>"><script src=//mc.yandex.ru/t.js></script>`))
 	f.Add([]byte(`<noscript><!-- </noscript><img src=https://mc.yandex.ru/watch/1> --></noscript>`))
+	body := []byte(`<div data-consent-banner><button data-consent-action="accept-all">OK</button></div>`)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		pol := &rewrite.Policy{Catalog: c, Head: []byte("<!--H-->"), Body: []byte("<!--B-->")}
+		pol := &rewrite.Policy{Catalog: c, Document: true, Head: []byte("<!--H-->"), Body: body}
 		whole := run(t, pol, in, len(in)+1)
-		// x/net/html leaves a script's escaped state on "<" followed by a
-		// non-letter, where browsers stay in it (WHATWG "script data
-		// escaped less-than sign state"); the hand-checked corpus covers
-		// escapes, the judge is not trusted there.
-		judged := !bytes.Contains(bytes.ToLower(in), []byte("<!--"))
-		if left := oracle.Blocked(c, oracle.Refs(whole), 0); judged && len(left) > 0 {
+		if left := oracle.Blocked(c, oracle.Refs(whole), 0); len(left) > 0 && judgeable(in) {
 			t.Fatalf("active processor elements %+v in\n%q\nfrom\n%q", left, whole, in)
+		}
+		// The banner is an element of <body> a visitor sees, but where
+		// the conformance test excuses it by rule.
+		want, got := parse(t, in, true), parse(t, whole, true)
+		if !hasFrameset(want) && cutOffScript(in, want) == nil && !inPlaintextTemplate(want) {
+			if where := bannerPlace(got); where != "" {
+				t.Fatalf("%s in\n%q\nfrom\n%q", where, whole, in)
+			}
 		}
 		if parts := run(t, pol, in, 3); !bytes.Equal(parts, whole) {
 			t.Fatalf("chunked output differs:\n%q\n%q", parts, whole)
@@ -50,4 +54,22 @@ func FuzzRewrite(f *testing.F) {
 			t.Fatalf("granted output differs from input:\n%q\n%q", same, in)
 		}
 	})
+}
+
+// judgeable reports whether x/net/html reads in's scripts as browsers do.
+// It leaves a script's escaped state ("<!--" inside a script) on "<"
+// followed by a byte that is neither an ASCII letter nor '/', where the
+// WHATWG tokenizer stays in it ("script data escaped less-than sign
+// state"): there the judge is wrong and the rewriter right.
+func judgeable(in []byte) bool {
+	i := bytes.Index(in, []byte("<!--"))
+	if i < 0 {
+		return true
+	}
+	for j := i + 4; j+1 < len(in); j++ {
+		if c := in[j+1]; in[j] == '<' && !('a' <= c|0x20 && c|0x20 <= 'z') && c != '/' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,10 @@
 package rewrite
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/kelisim/kelisim/fetching"
+)
 
 // kind is an element the rewriter treats specially; everything else is
 // kOther. Tags are classified once, by a switch on the lower-cased name,
@@ -41,6 +45,7 @@ const (
 	kTextarea
 	kPlaintext
 	kFrameset
+	kHeadMisc    // basefont, bgsound: head elements with no other part here
 	kIntegration // foreignObject, desc, mi, mo, mn, ms, mtext, annotation-xml
 	kBreakout    // other start tags that end SVG/MathML content
 	numKinds
@@ -50,7 +55,8 @@ type kindInfo struct {
 	name string // for end-tag matching of raw text elements
 	// urlAttrs are the attributes whose URLs the browser fetches (or that
 	// lazy-loading libraries turn into such URLs): what classifies the
-	// element and what is renamed when it is neutralised.
+	// element and what is renamed when it is neutralised. They come from
+	// the fetching package's table, shared with the client and the scanner.
 	urlAttrs []string
 	raw      bool // read as text up to the end tag
 	head     bool // may appear before <body> without opening it
@@ -64,24 +70,24 @@ var kinds = [numKinds]kindInfo{
 	kMeta:        {name: "meta", head: true, breakout: true},
 	kTitle:       {name: "title", raw: true, head: true},
 	kBase:        {name: "base", head: true},
-	kLink:        {name: "link", head: true, urlAttrs: []string{"href", "imagesrcset"}},
+	kLink:        {name: "link", head: true},
 	kStyle:       {name: "style", raw: true, head: true},
-	kScript:      {name: "script", head: true, urlAttrs: []string{"src"}},
+	kScript:      {name: "script", head: true},
 	kNoscript:    {name: "noscript", head: true},
 	kTemplate:    {name: "template", head: true},
-	kIframe:      {name: "iframe", raw: true, urlAttrs: []string{"src", "data-src", "data-lazy-src"}},
-	kFrame:       {name: "frame", urlAttrs: []string{"src"}},
-	kImg:         {name: "img", breakout: true, urlAttrs: []string{"src", "srcset", "data-src", "data-srcset", "data-lazy-src"}},
-	kImage:       {name: "image", urlAttrs: []string{"href", "xlink:href"}},
-	kSource:      {name: "source", urlAttrs: []string{"src", "srcset", "data-src", "data-srcset"}},
-	kVideo:       {name: "video", urlAttrs: []string{"src", "poster"}},
-	kAudio:       {name: "audio", urlAttrs: []string{"src"}},
-	kTrack:       {name: "track", urlAttrs: []string{"src"}},
-	kEmbed:       {name: "embed", breakout: true, urlAttrs: []string{"src"}},
-	kObject:      {name: "object", urlAttrs: []string{"data"}},
-	kInput:       {name: "input", urlAttrs: []string{"src"}},
-	kUse:         {name: "use", urlAttrs: []string{"href", "xlink:href"}},
-	kFeImage:     {name: "feimage", urlAttrs: []string{"href", "xlink:href"}},
+	kIframe:      {name: "iframe", raw: true},
+	kFrame:       {name: "frame"},
+	kImg:         {name: "img", breakout: true},
+	kImage:       {name: "image"},
+	kSource:      {name: "source"},
+	kVideo:       {name: "video"},
+	kAudio:       {name: "audio"},
+	kTrack:       {name: "track"},
+	kEmbed:       {name: "embed", breakout: true},
+	kObject:      {name: "object"},
+	kInput:       {name: "input"},
+	kUse:         {name: "use"},
+	kFeImage:     {name: "feimage"},
 	kSVG:         {name: "svg"},
 	kMath:        {name: "math"},
 	kXmp:         {name: "xmp", raw: true},
@@ -90,12 +96,18 @@ var kinds = [numKinds]kindInfo{
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
 	kFrameset:    {name: "frameset", head: true},
+	kHeadMisc:    {head: true},
 	kIntegration: {},
 	kBreakout:    {breakout: true},
 }
 
-// svgScriptAttrs are where an SVG <script> names its source.
-var svgScriptAttrs = []string{"src", "href", "xlink:href"}
+func init() {
+	for kd := range kinds {
+		if e := fetching.Lookup(kinds[kd].name); e != nil {
+			kinds[kd].urlAttrs = e.Attrs
+		}
+	}
+}
 
 // shortKinds are the tag names of up to 8 bytes that are not kOther.
 var shortKinds = []struct {
@@ -133,6 +145,8 @@ var shortKinds = []struct {
 	{"noembed", kNoembed},
 	{"noframes", kNoframes},
 	{"textarea", kTextarea},
+	{"basefont", kHeadMisc},
+	{"bgsound", kHeadMisc},
 	{"desc", kIntegration},
 	{"mi", kIntegration},
 	{"mn", kIntegration},

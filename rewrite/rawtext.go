@@ -50,7 +50,7 @@ func (w *Writer) rawEnd(b []byte, i int, eof bool) (next int, ok bool) {
 		}
 		// b[k] == '<'
 		need := k + 2 + len("noscript") + 1
-		if need > len(b) && !eof {
+		if need > len(b) && !eof && !w.final {
 			return k, false
 		}
 		rest := b[k+1:]

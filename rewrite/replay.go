@@ -85,7 +85,7 @@ func (r *Recording) Size() int {
 }
 
 func (m *mark) size() int {
-	return int(unsafe.Sizeof(*m)) + len(m.st.ctx) + 8*len(m.st.sig.Matched) + int(unsafe.Sizeof(attr{}))*len(m.st.heldTag.attrs)
+	return int(unsafe.Sizeof(*m)) + int(unsafe.Sizeof(felem{}))*len(m.st.fst) + len(m.st.fnames) + 8*len(m.st.sig.Matched) + int(unsafe.Sizeof(attr{}))*len(m.st.heldTag.attrs)
 }
 
 // Record makes w record this page, for replay with Replay. Call it after
@@ -373,6 +373,9 @@ func (w *Writer) resyncPoint(p []byte, at int) int {
 // where the mark stood.
 func (w *Writer) tryResume() {
 	w.resyncPending = false
+	if w.resync == nil {
+		return
+	}
 	r, mi := w.resync, w.resyncMark
 	m := &r.marks[mi]
 	if len(w.carry) == m.carry && bytes.Equal(w.carry, r.input[m.in-m.carry:m.in]) && w.state.sameAs(&m.st) {

@@ -33,6 +33,11 @@ const (
 // concurrent Writers; it must not change while they run.
 type Policy struct {
 	Catalog *catalog.Catalog
+	// Document says the page is a whole document (a navigation, not a
+	// fragment fetched by a script): the consent state and banner are
+	// injected even when it has no <html>, <head> or <body> tag. Without
+	// it they are injected only into pages that have one.
+	Document bool
 	// Granted are the categories the visitor has consented to.
 	Granted catalog.Set
 	// Head is injected early in <head> (after any leading <meta> tags, so
@@ -81,6 +86,8 @@ type Writer struct {
 	procs      []int // processors of the element being gated
 	scratch    []byte
 	nameBuf    [16]byte
+	final      bool    // Close: no more input comes; decide what waited for lookahead
+	sw         sweeper // examines every tag-shaped string once the page is suspect
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil
@@ -120,14 +127,23 @@ type state struct {
 	swallowStyleEnd bool
 	sig             catalog.SigState
 
-	// Document structure.
-	document      bool // saw a doctype, <html>, <head> or <body>
-	headPending   bool // inside head, before the first non-meta element
-	headInjected  bool
-	bodyInjected  bool
-	noscript      int
+	// Document structure (tree.go).
+	document     bool // a whole document: Policy.Document, or saw a doctype, <html>, <head> or <body>
+	phase        phase
+	headPending  bool // inside head, before the first non-meta element
+	headInjected bool
+	bodyInjected bool
+	scriptInert  bool  // the script whose text is streaming never runs
+	noscript     int   // <noscript> elements open in the scripting-off reading
+	nsOn         bool  // the scripting-on reading is in <noscript> raw text
+	nsDepth      int32 // len(fst) when nsOn began
+	templates    int   // <template> elements open outside foreign content
+	fst          []felem
+	fnames       []byte
+	// suspect: the model lost the page's structure; every tag-shaped
+	// string of the rest is examined (sweep.go).
+	suspicious    bool
 	pageLang      string
-	ctx           []bool // foreign-content stack: true = svg/math, false = integration point
 	blockedCounts int
 }
 
@@ -139,7 +155,8 @@ func (s *state) sameAs(o *state) bool {
 		s.swallowStyleEnd != o.swallowStyleEnd || s.document != o.document ||
 		s.headPending != o.headPending || s.headInjected != o.headInjected ||
 		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
-		s.pageLang != o.pageLang || !slices.Equal(s.ctx, o.ctx) {
+		s.phase != o.phase || s.scriptInert != o.scriptInert || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
+		s.suspicious != o.suspicious || s.pageLang != o.pageLang || !slices.Equal(s.fst, o.fst) || !bytes.Equal(s.fnames, o.fnames) {
 		return false
 	}
 	if s.mode != modeHeld {
@@ -154,9 +171,10 @@ func (s *state) sameAs(o *state) bool {
 
 // copyFrom makes s a deep copy of src, reusing s's slices' storage.
 func (s *state) copyFrom(src *state) {
-	ctx, matched, attrs := s.ctx[:0], s.sig.Matched[:0], s.heldTag.attrs[:0]
+	fst, fnames, matched, attrs := s.fst[:0], s.fnames[:0], s.sig.Matched[:0], s.heldTag.attrs[:0]
 	*s = *src
-	s.ctx = append(ctx, src.ctx...)
+	s.fst = append(fst, src.fst...)
+	s.fnames = append(fnames, src.fnames...)
 	if src.mode != modeHeld {
 		// What a held element needs means nothing outside one.
 		s.sig, s.heldTag = catalog.SigState{Matched: matched}, tag{attrs: attrs}
@@ -168,14 +186,19 @@ func (s *state) copyFrom(src *state) {
 
 // NewWriter returns a Writer that writes the rewritten page to out.
 func NewWriter(out io.Writer, pol *Policy) *Writer {
-	return &Writer{out: out, pol: pol, t: tag{attrs: make([]attr, 0, 16)}}
+	w := &Writer{out: out, pol: pol, t: tag{attrs: make([]attr, 0, 16)}}
+	w.document = pol != nil && pol.Document
+	return w
 }
 
 // Reset lets a Writer be reused for another page.
 func (w *Writer) Reset(out io.Writer, pol *Policy) {
-	carry, scratch, attrs, matched, ctx, held := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.ctx[:0], w.heldTag.attrs[:0]
-	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch}
-	w.ctx, w.t.attrs, w.sig.Matched, w.heldTag.attrs = ctx, attrs, matched, held
+	carry, scratch, attrs, matched, fst, fnames, held := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.fst[:0], w.fnames[:0], w.heldTag.attrs[:0]
+	sw := w.sw
+	sw.reset()
+	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch, sw: sw}
+	w.fst, w.fnames, w.t.attrs, w.sig.Matched, w.heldTag.attrs = fst, fnames, attrs, matched, held
+	w.document = pol != nil && pol.Document
 }
 
 // Blocked returns how many elements have been neutralised so far.
@@ -192,8 +215,17 @@ func (w *Writer) write(b []byte) {
 				w.rec.output = append(w.rec.output, b...)
 			}
 		}
-		_, w.err = w.out.Write(b)
+		w.send(b)
 	}
+}
+
+// send sends output on: through the sweeper once the page is suspect.
+func (w *Writer) send(b []byte) {
+	if w.suspicious {
+		w.err = w.sw.write(w, b, false)
+		return
+	}
+	_, w.err = w.out.Write(b)
 }
 
 // inject writes the head or body injection. A recording keeps its place,
@@ -207,7 +239,7 @@ func (w *Writer) inject(body bool) {
 		b = w.body()
 	}
 	if w.err == nil && len(b) > 0 {
-		_, w.err = w.out.Write(b)
+		w.send(b)
 	}
 }
 
@@ -288,7 +320,7 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	injected := false
-	if w.headPending && !w.headInjected && w.mode == modeData {
+	if w.headPending && !w.headInjected && w.mode == modeData && !w.nsOn && w.templates == 0 && w.phase < phBody {
 		w.injectHead()
 		injected = true
 	}
@@ -301,35 +333,99 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// Close processes what is left at the end of the body. A document that
-// never opened its body gets the banner at the end — before any
-// unfinished construct in the carry (a tag cut off by the end of the
-// page, an unclosed comment or script): written after it, the injection
-// would complete a tag the browser drops, or vanish into the comment.
-// The unfinished construct is then written as it is (an unfinished held
-// script is still classified).
+// Close processes what is left at the end of the body. Everything
+// complete is written first; what is left is a construct the end of the
+// page cuts off. A document whose body never got the banner gets it there
+// — after closing, in the scripting-on reading, the raw text, comment,
+// <noscript> or <template> the page ends in, with the end tag or
+// terminator that leaves its text as the browser had it; or before a
+// cut-off tag, which the browser drops either way. An unclosed script is
+// never closed: the browser does not run it, closed it would run.
 func (w *Writer) Close() error {
 	if w.play != nil && w.replayClose() {
 		return w.err
 	}
-	if w.document {
-		if !w.headInjected {
-			w.injectHead()
-		}
-		if !w.bodyInjected {
-			w.bodyInjected = true
-			w.inject(true)
-		}
+	w.final = true
+	if len(w.carry) > 0 {
+		keep := w.scan(w.carry, false)
+		w.carry = w.carry[:copy(w.carry, w.carry[keep:])]
+	}
+	if w.document && (!w.bodyInjected || !w.headInjected) && w.phase != phFrameset {
+		w.closeAtEOF()
 	}
 	if len(w.carry) > 0 {
 		keep := w.scan(w.carry, true)
 		w.write(w.carry[keep:])
 		w.carry = w.carry[:0]
 	}
+	if w.suspicious {
+		w.err = w.sw.write(w, nil, true)
+	}
 	if w.rec != nil {
 		w.finishRecording()
 	}
 	return w.err
+}
+
+// closeAtEOF writes the injections a document still lacks at its end.
+func (w *Writer) closeAtEOF() {
+	if len(w.head()) == 0 && len(w.body()) == 0 {
+		return
+	}
+	finish := func() {
+		// The rest of the carry belongs to the open construct.
+		if len(w.carry) > 0 {
+			keep := w.scan(w.carry, true)
+			w.write(w.carry[keep:])
+			w.carry = w.carry[:0]
+		}
+	}
+	switch {
+	case w.nsOn:
+		finish()
+		w.write([]byte("</noscript>"))
+	case w.mode == modeData:
+		if c := w.carry; len(c) >= 2 && (c[1] == '!' || c[1] == '?' || c[1] == '/' && len(c) > 2 && !isLetter(c[2])) {
+			// A doctype or bogus comment cut off by the end of the page:
+			// closed, it stays what it was (a cut-off tag is dropped by
+			// the browser: the injections go before it).
+			finish()
+			w.write([]byte(">"))
+		}
+	case w.mode == modeComment:
+		tail := w.carry
+		finish()
+		w.write(commentCloser(tail))
+	case w.mode == modeRaw, w.mode == modeHeld && w.heldKind == kStyle:
+		name := w.rawName
+		finish()
+		w.write([]byte("</" + name + ">"))
+	case (w.mode == modeScript || w.mode == modeHeld && w.heldKind == kScript) && (w.scriptInert || w.templates > 0) && w.escState != escDouble:
+		// A script that never runs (a data block, or template content):
+		// closed, it still does not.
+		finish()
+		w.write([]byte("</script>"))
+	case w.mode == modeHeld && w.templates == 0 && len(w.fst) == 0:
+		// An inline script cut off by the end of the page, still held
+		// whole: the banner goes before it (it runs in neither place).
+	default:
+		return
+	}
+	if w.mode != modeHeld {
+		for n := 0; w.templates > 0 && n <= maxForeign; n++ {
+			w.write([]byte("</template>"))
+			if !w.templateEnd(kTemplate) || len(w.fst) == 0 && w.templates == 0 {
+				break
+			}
+		}
+	}
+	if w.templates == 0 && len(w.fst) == 0 {
+		w.injectHead()
+		if w.phase != phFrameset {
+			w.phase = phBody
+			w.injectBody()
+		}
+	}
 }
 
 func (w *Writer) resolve() {
@@ -347,7 +443,11 @@ func (w *Writer) resolve() {
 func (w *Writer) head() []byte { w.resolve(); return w.injections[0] }
 func (w *Writer) body() []byte { w.resolve(); return w.injections[1] }
 
+// injectHead writes the consent state and client once, in the head.
 func (w *Writer) injectHead() {
+	if !w.document || w.headInjected {
+		return
+	}
 	w.headInjected = true
 	w.headPending = false
 	w.inject(false)
@@ -410,11 +510,38 @@ func (w *Writer) scan(b []byte, eof bool) int {
 
 		case modeData:
 			j := bytes.IndexByte(b[i:], '<')
+			if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
+				end := len(b)
+				if j >= 0 {
+					end = i + j
+				} else if a := bytes.LastIndexByte(b[i:], '&'); a >= 0 && !eof && len(b)-(i+a) < 12 && bytes.IndexByte(b[i+a:], ';') < 0 {
+					// A character reference the write may have cut: it
+					// decides whether the text is whitespace.
+					end = i + a
+					j = a
+				}
+				// Before the body, text that is not whitespace opens it;
+				// in it, text that is not NUL either ends the wait for a
+				// <frameset> (bodyDue).
+				if p := firstNonSpace(b[i:end], false); p >= 0 && w.phase < phBody {
+					flush(i + p)
+					w.injectHead()
+					w.phase = phBody
+				}
+				if p := firstNonSpace(b[i:end], true); p >= 0 && w.phase == phBody {
+					flush(i + p)
+					w.injectBody()
+				}
+			}
 			if j < 0 {
 				i = len(b)
 				break
 			}
 			k := i + j
+			if b[k] == '&' {
+				flush(k)
+				return k
+			}
 			if k+1 >= len(b) {
 				if eof {
 					i = len(b)
@@ -500,6 +627,10 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					break
 				}
 				next := w.handleTag(b, k, &from, eof)
+				if next == needMore {
+					flush(k)
+					return k
+				}
 				if next < 0 {
 					// An inline script is now held; modeHeld reads on.
 					from = k
@@ -520,7 +651,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 // nothing where the writer stands: outside noscript and foreign content,
 // with the injections done (or in a fragment, which gets none).
 func (w *Writer) plainOK() bool {
-	return w.noscript == 0 && len(w.ctx) == 0 && (!w.document || w.bodyInjected && w.headInjected)
+	return w.noscript == 0 && len(w.fst) == 0 && !w.suspicious && (!w.document || w.phase >= phBody && w.bodyInjected)
 }
 
 // plainTag returns the offset just past the tag at b[k] if it is a start
@@ -559,7 +690,7 @@ func skipBogus(b []byte, k int, eof bool) (next int, ok bool) {
 
 // markupDecl handles "<!": comments, doctypes, CDATA and bogus comments.
 func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
-	if len(b)-k < 4 && !eof {
+	if len(b)-k < 4 && !eof && !w.final {
 		return 0, false
 	}
 	if bytes.HasPrefix(b[k:], []byte("<!--")) {
@@ -570,13 +701,16 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 		if k+5 < len(b) && b[k+4] == '-' && b[k+5] == '>' {
 			return k + 6, true
 		}
-		if k+5 >= len(b) && !eof {
+		if k+5 >= len(b) && !eof && !w.final {
 			return 0, false
 		}
 		w.mode = modeComment
 		return k + 4, true
 	}
-	if w.inForeign() && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
+	if w.cdataOK() && len(b)-k < 9 && !eof && bytes.HasPrefix([]byte("<![CDATA["), b[k:]) {
+		return 0, false
+	}
+	if w.cdataOK() && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
 		e := bytes.Index(b[k:], []byte("]]>"))
 		if e < 0 {
 			if eof || len(b)-k >= MaxTag {
@@ -586,7 +720,7 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 		}
 		return k + e + 3, true
 	}
-	if len(b)-k >= 9 && equalFoldASCII(b[k+2:k+9], "doctype") {
+	if len(b)-k >= 9 && equalFoldASCII(b[k+2:k+9], "doctype") && w.phase == phBeforeHead && len(w.fst) == 0 {
 		w.document = true
 	}
 	return skipBogus(b, k, eof)
@@ -617,6 +751,87 @@ func (w *Writer) commentEnd(b []byte, i int) int {
 			return k + 4
 		}
 		j = k + 1
+	}
+	return -1
+}
+
+// commentCloser returns what ends a comment whose data ends in tail
+// without adding to its data.
+func commentCloser(tail []byte) []byte {
+	switch {
+	case bytes.HasSuffix(tail, []byte("--!")) || bytes.HasSuffix(tail, []byte("--")):
+		return []byte(">")
+	case bytes.HasSuffix(tail, []byte("-")):
+		return []byte("->")
+	}
+	return []byte("-->")
+}
+
+// firstNonSpace returns the index of the first character of text b that
+// is not HTML whitespace (nor NUL, with nul), or -1. A character
+// reference counts as what it stands for.
+func firstNonSpace(b []byte, nul bool) int {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case isSpace(c) || nul && c == 0:
+		case c == '&':
+			n := spaceRef(b[i:])
+			if n == 0 {
+				return i
+			}
+			i += n - 1
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+// spaceRef returns the length of the character reference at the start of
+// b if it stands for HTML whitespace, else 0.
+func spaceRef(b []byte) int {
+	for _, named := range []string{"&Tab;", "&NewLine;"} {
+		if bytes.HasPrefix(b, []byte(named)) {
+			return len(named)
+		}
+	}
+	if len(b) < 3 || b[1] != '#' {
+		return 0
+	}
+	i, base := 2, 10
+	if b[2] == 'x' || b[2] == 'X' {
+		i, base = 3, 16
+	}
+	v, start := 0, i
+	for ; i < len(b) && v < 0x110000; i++ {
+		d := hexVal(b[i])
+		if d < 0 || d >= base {
+			break
+		}
+		v = v*base + d
+	}
+	if i == start {
+		return 0
+	}
+	if i < len(b) && b[i] == ';' {
+		i++
+	}
+	switch v {
+	case '\t', '\n', '\f', '\r', ' ':
+		return i
+	}
+	return 0
+}
+
+func hexVal(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
 	}
 	return -1
 }

@@ -46,7 +46,7 @@ func TestRewriteBasics(t *testing.T) {
 		{"script src", `<!doctype html><html><head><meta charset=utf-8><script async src="https://mc.yandex.ru/metrika/tag.js"></script></head><body>x</body></html>`,
 			`<!doctype html><html><head><meta charset=utf-8><!--HEAD--><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica" async data-src="https://mc.yandex.ru/metrika/tag.js"></script></head><body><!--BODY-->x</body></html>`},
 		{"inline", `<html><body><script>ym(12345, "init", {});</script><script>var a=1</script></body>`,
-			`<html><body><!--HEAD--><!--BODY--><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">ym(12345, "init", {});</script><script>var a=1</script></body>`},
+			`<html><!--HEAD--><body><!--BODY--><script type="text/plain" data-consent-category="analytics" data-consent-processor="yandex-metrica">ym(12345, "init", {});</script><script>var a=1</script></body>`},
 		{"comment untouched", `<!-- <script src="https://mc.yandex.ru/x.js"></script> --><p>`, `<!-- <script src="https://mc.yandex.ru/x.js"></script> --><p>`},
 		{"attr with tag", `<div title="<script src=x>"><script src=//connect.facebook.net/en_US/fbevents.js></script>`,
 			`<div title="<script src=x>"><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src=//connect.facebook.net/en_US/fbevents.js></script>`},

@@ -1,0 +1,169 @@
+package rewrite
+
+import (
+	"bytes"
+
+	"github.com/kelisim/kelisim/catalog"
+)
+
+// When the structural model loses the page (tree.go: an end tag inside
+// SVG or MathML that may close an element of the page the model does not
+// track, or nesting deeper than it follows), the rewriter cannot tell
+// which bytes a browser reads as markup. It fails closed: from there on
+// every string in the output that a tokenizer starting at its '<' would
+// read as a fetching start tag — in text, comments, raw text, attribute
+// values alike — is neutralised, whatever reading holds.
+//
+// The sweeper only inserts bytes, never removes or replaces any, and what
+// it inserts holds no quote, '<', '>' or "--": "data-" before an URL
+// attribute's name, and after the tag name
+// " data-consent-category=analytics&#32;marketing data-consent-processor=id"
+// (and " type=text/plain" for a script). Inserted into a reading where the
+// bytes are text, a comment or an attribute value, it stays text, a
+// comment or (at most) becomes an inert attribute; it can open nothing.
+type sweeper struct {
+	carry []byte
+	edits []edit
+	buf   []byte
+	t     tag
+}
+
+// edit is an insertion of text before carry[at].
+type edit struct {
+	at   int
+	text string
+}
+
+func (s *sweeper) reset() {
+	s.carry, s.edits = s.carry[:0], s.edits[:0]
+}
+
+// suspect marks the page as one whose structure the model lost, once.
+func (w *Writer) suspect(why string) {
+	if w.suspicious {
+		return
+	}
+	w.suspicious = true
+	w.resync, w.resyncPending = nil, false // a replay never takes up a suspect page again
+	w.warn("page structure not followed (" + why + "): every tag-shaped string in the rest of it is examined")
+}
+
+// write sweeps b (the writer's output) and writes it on, keeping back a
+// candidate tag b ends in.
+func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
+	s.carry = append(s.carry, b...)
+	d := s.carry
+	done := 0 // everything before it is decided
+	for i := 0; ; {
+		j := bytes.IndexByte(d[i:], '<')
+		if j < 0 {
+			done = len(d)
+			break
+		}
+		k := i + j
+		if k+1 >= len(d) && !eof {
+			done = k
+			break
+		}
+		i = k + 1
+		if k+1 >= len(d) || !isLetter(d[k+1]) {
+			continue
+		}
+		if !parseTag(d[k:], &s.t) {
+			if !eof && len(d)-k < MaxTag {
+				done = k
+				break
+			}
+			continue
+		}
+		s.gate(w, d[k:k+s.t.length], k)
+	}
+	out := s.buf[:0]
+	last := 0
+	n := 0
+	for _, e := range s.edits {
+		if e.at >= done {
+			break
+		}
+		out = append(out, d[last:e.at]...)
+		out = append(out, e.text...)
+		last = e.at
+		n++
+	}
+	out = append(out, d[last:done]...)
+	s.buf = out
+	// Edits past done belong to the kept candidate: rebase them.
+	kept := s.edits[:0]
+	for _, e := range s.edits[n:] {
+		kept = append(kept, edit{at: e.at - done, text: e.text})
+	}
+	s.edits = kept
+	s.carry = s.carry[:copy(s.carry, d[done:])]
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := w.out.Write(out)
+	return err
+}
+
+// gate adds the edits that neutralise the candidate start tag tb at
+// carry[k] when it fetches from a processor not granted.
+func (s *sweeper) gate(w *Writer, tb []byte, k int) {
+	t := &s.t
+	if t.end {
+		return
+	}
+	kd := kindIn(tb, t.nameStart, t.nameEnd)
+	attrs := kinds[kd].urlAttrs
+	if attrs == nil || kd == kLink && fetches(t, tb) == relNone {
+		return
+	}
+	var cats catalog.Set
+	var procs []int
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) {
+			continue
+		}
+		val := tb[a.valStart:a.valEnd]
+		for _, cand := range bytes.Split(val, []byte(",")) {
+			if f := bytes.Fields(cand); len(f) > 0 {
+				if p := w.matchURL(f[0]); p >= 0 {
+					cats |= w.pol.Catalog.Category(p).Bit()
+					procs = appendProc(procs, p)
+				}
+			}
+		}
+	}
+	if cats == 0 || w.pol.Granted.Has(cats) {
+		return
+	}
+	w.blockedCounts++
+	if w.pol.OnBlock != nil {
+		w.pol.OnBlock(procs[0])
+	}
+	ins := " data-consent-category=" + string(bytes.ReplaceAll([]byte(cats.String()), []byte(" "), []byte("&#32;"))) +
+		" data-consent-processor=" + w.pol.Catalog.Processors[procs[0]].ID
+	if kd == kScript {
+		ins = " type=text/plain" + ins
+	}
+	s.add(k+t.nameEnd, ins)
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		an := tb[a.nameStart:a.nameEnd]
+		if isOneOf(an, attrs) || kd == kScript && equalFoldASCII(an, "type") {
+			s.add(k+a.nameStart, "data-")
+		}
+	}
+}
+
+// add inserts an edit in position order.
+func (s *sweeper) add(at int, text string) {
+	i := len(s.edits)
+	s.edits = append(s.edits, edit{})
+	for i > 0 && s.edits[i-1].at > at {
+		s.edits[i] = s.edits[i-1]
+		i--
+	}
+	s.edits[i] = edit{at: at, text: text}
+}
