@@ -213,6 +213,7 @@ func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) boo
 	case kHTML:
 		return true
 	case kHead:
+		w.document = true
 		if w.phase == phBeforeHead {
 			w.phase = phInHead
 			if !w.headInjected {
@@ -221,6 +222,7 @@ func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) boo
 		}
 		return true
 	case kBody:
+		w.document = true
 		if w.phase < phBody {
 			flushTo(k)
 			w.injectHead()

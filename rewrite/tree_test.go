@@ -1,0 +1,126 @@
+package rewrite
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBannerPlacement holds the places the issue reports, and their
+// neighbours, to where the tree builder puts <body>: the banner (BODY)
+// never inside <noscript>, <template>, raw text or a comment, the head
+// injection (HEAD) never in the body.
+func TestBannerPlacement(t *testing.T) {
+	pol := &Policy{Catalog: testCatalog(t), Granted: 0, Head: []byte("<!--HEAD-->"), Body: []byte("<b data-consent-banner></b>")}
+	cases := []struct{ name, in, want string }{
+		{"head noscript pixel",
+			`<head><noscript><img src="/p.gif"></noscript></head><body><p>x`,
+			`<head><!--HEAD--><noscript><img src="/p.gif"></noscript></head><body><b data-consent-banner></b><p>x`},
+		{"yandex layout, no body tag",
+			`<html><head><script>var a</script><noscript><div><img src="/w"></div></noscript><title>T</title></head><p>x`,
+			`<html><head><!--HEAD--><script>var a</script><noscript><div><img src="/w"></div></noscript><title>T</title></head><b data-consent-banner></b><p>x`},
+		{"template in head",
+			`<head><template><div>t</div></template></head><p>x`,
+			`<head><!--HEAD--><template><div>t</div></template></head><b data-consent-banner></b><p>x`},
+		{"title at the very end",
+			`<html><head><title>X</title>`,
+			`<html><head><!--HEAD--><title>X</title><b data-consent-banner></b>`},
+		{"script at the very end of the head",
+			`<html><head><script></script>`,
+			`<html><head><!--HEAD--><script></script><b data-consent-banner></b>`},
+		{"unclosed comment at the end",
+			`<html><head><!-- x`,
+			`<html><head><!-- x--><!--HEAD--><b data-consent-banner></b>`},
+		{"unclosed title at the end",
+			`<html><head><title>X`,
+			`<html><head><!--HEAD--><title>X</title><b data-consent-banner></b>`},
+		{"noscript left open in the head",
+			`<html><head><noscript><img src="/p">`,
+			`<html><head><!--HEAD--><noscript><img src="/p"></noscript><b data-consent-banner></b>`},
+		{"text opens the body",
+			`<html><head></head> hello<p>`,
+			`<html><head><!--HEAD--></head> <b data-consent-banner></b>hello<p>`},
+		{"whitespace character reference does not",
+			`<head>&#32;</head><p>`,
+			`<head>&#32;<!--HEAD--></head><b data-consent-banner></b><p>`},
+		{"frameset document keeps its frames",
+			`<html><head></head><frameset><frame src="a"></frameset>`,
+			`<html><head><!--HEAD--></head><frameset><frame src="a"></frameset>`},
+		{"body then frameset",
+			`<html><body>  <!--c--><frameset><frame src="a"></frameset>`,
+			`<html><!--HEAD--><body>  <!--c--><frameset><frame src="a"></frameset>`},
+		{"after head, noscript opens the body",
+			`<html><head></head><noscript>n</noscript>`,
+			`<html><head><!--HEAD--></head><b data-consent-banner></b><noscript>n</noscript>`},
+		{"explicit body",
+			`<html><head></head><body class=x><div>`,
+			`<html><head><!--HEAD--></head><body class=x><b data-consent-banner></b><div>`},
+	}
+	for _, c := range cases {
+		for _, chunk := range []int{1, 2, 3, 7, 1 << 20} {
+			got := rewriteString(t, pol, c.in, chunk)
+			if got != c.want {
+				t.Errorf("%s (chunk %d):\n got %s\nwant %s", c.name, chunk, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+// TestForeignContent holds the SVG and MathML rules the issue lists: what
+// is markup there, and where foreign content ends.
+func TestForeignContent(t *testing.T) {
+	pol := &Policy{Catalog: testCatalog(t)}
+	const tr = `<img src="https://mc.yandex.ru/watch/1">`
+	blocked := func(s string) bool { return strings.Contains(s, `data-src="https://mc.yandex.ru/watch/1"`) }
+	cases := []struct {
+		name, in string
+		block    bool
+	}{
+		{"image src", `<p><image src="https://mc.yandex.ru/watch/1">`, true},
+		{"svg script content is markup", `<svg><script>` + tr + `</script></svg>`, true},
+		{"math title textarea", `<math><title><textarea>` + tr + `</textarea>`, true},
+		{"svg mi is no integration point", `<svg><mi><textarea>` + tr + `</textarea>`, true},
+		{"annotation-xml without html encoding", `<math><annotation-xml><style>` + tr + `</style>`, true},
+		{"p end tag leaves svg, then cdata is a bogus comment", `<svg></p><![CDATA[>` + tr + `]]>`, true},
+		{"br end tag", `<svg></br><![CDATA[>` + tr + `]]>`, true},
+		{"font color breaks out", `<svg><font color=red><![CDATA[>` + tr + `]]>`, true},
+		{"font without attributes stays", `<svg><font><![CDATA[` + tr + `]]>`, false},
+		{"cdata in svg hides", `<svg><![CDATA[` + tr + `]]></svg>`, false},
+		{"svg desc is an integration point", `<svg><desc><style>` + tr + `</style>`, false},
+		{"foreignObject html then back", `<svg><foreignObject><div></div></foreignObject><![CDATA[` + tr + `]]>`, false},
+		{"svg title closes by name", `<svg><title>t</title><style>` + tr + `</style>`, true},
+	}
+	for _, c := range cases {
+		for _, chunk := range []int{1, 3, 1 << 20} {
+			got := rewriteString(t, pol, c.in, chunk)
+			if blocked(got) != c.block {
+				t.Errorf("%s (chunk %d): blocked %v, want %v:\n%s", c.name, chunk, blocked(got), c.block, got)
+				break
+			}
+		}
+	}
+}
+
+// TestSuspectPageSweeps: past an end tag inside SVG that may close an
+// element of the page, every tag-shaped string is neutralised, in text,
+// comments and attribute values alike, and nothing else changes.
+func TestSuspectPageSweeps(t *testing.T) {
+	var warned []string
+	pol := &Policy{Catalog: testCatalog(t), OnWarn: func(m string) { warned = append(warned, m) }}
+	in := `<div><svg></div><style><!--</style>` +
+		`<img src="https://mc.yandex.ru/watch/1">--><a title='<img src="https://mc.yandex.ru/watch/2">'>x</a>` +
+		`<img src="/own.png">`
+	for _, chunk := range []int{1, 5, 1 << 20} {
+		warned = nil
+		got := rewriteString(t, pol, in, chunk)
+		if strings.Contains(got, ` src="https://mc.yandex.ru`) {
+			t.Errorf("chunk %d: a tracker src is left:\n%s", chunk, got)
+		}
+		if !strings.Contains(got, `<img src="/own.png">`) {
+			t.Errorf("chunk %d: the page's own image changed:\n%s", chunk, got)
+		}
+		if len(warned) != 1 {
+			t.Errorf("chunk %d: %d warnings, want one: %q", chunk, len(warned), warned)
+		}
+	}
+}
