@@ -224,9 +224,13 @@ func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) boo
 	case kBody:
 		w.document = true
 		if w.phase < phBody {
+			// An explicit <body> rules out a frameset: the banner goes
+			// right after it.
 			flushTo(k)
 			w.injectHead()
 			w.phase = phBody
+			flushTo(k + w.t.length)
+			w.injectBody()
 		}
 		return true
 	case kFrameset:
@@ -329,7 +333,7 @@ func (w *Writer) bodyDue(b []byte, k int, kd kind, flushTo func(int)) {
 
 // injectBody writes the banner once, where the document's body has it.
 func (w *Writer) injectBody() {
-	if w.document && !w.bodyInjected {
+	if w.document && !w.bodyInjected && w.off == offNone {
 		w.bodyInjected = true
 		w.inject(true)
 	}

@@ -92,7 +92,7 @@ var kinds = [numKinds]kindInfo{
 	kMath:        {name: "math"},
 	kXmp:         {name: "xmp", raw: true},
 	kNoembed:     {name: "noembed", raw: true},
-	kNoframes:    {name: "noframes", raw: true},
+	kNoframes:    {name: "noframes", raw: true, head: true},
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
 	kFrameset:    {name: "frameset", head: true},

@@ -56,11 +56,21 @@ func (w *Writer) rawEnd(b []byte, i int, eof bool) (next int, ok bool) {
 		rest := b[k+1:]
 		if w.noscript > 0 && len(rest) >= 10 && rest[0] == '/' && equalFoldASCII(rest[1:9], "noscript") && isEndDelim(rest[9]) {
 			w.escState = escNone
+			w.offOpen(offRaw)
 			return k, true
 		}
 		if len(rest) >= 1 && rest[0] == '/' && len(rest) >= len(name)+2 &&
 			equalFoldASCII(rest[1:1+len(name)], name) && isEndDelim(rest[1+len(name)]) {
 			if !script || w.escState != escDouble {
+				// Only a whole end tag ends the text: one the page's end
+				// cuts off is dropped, the element stays open.
+				if tagEnd(b, k+2+len(name), nil) == 0 {
+					if !eof && !w.final && len(b)-k < MaxTag {
+						return k, false
+					}
+					i = k + 1
+					continue
+				}
 				w.escState = escNone
 				return k, true
 			}

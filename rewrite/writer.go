@@ -134,6 +134,13 @@ type state struct {
 	headInjected bool
 	bodyInjected bool
 	scriptInert  bool  // the script whose text is streaming never runs
+	// off: a comment or raw text element of the scripting-off reading
+	// that the scripting-on reading's "</noscript" cut short is still
+	// open there (offside.go); offName is the raw element's name, offTail
+	// the last output bytes, for a terminator split between writes.
+	off          offState
+	offName      string
+	offTail      []byte
 	noscript     int   // <noscript> elements open in the scripting-off reading
 	nsOn         bool  // the scripting-on reading is in <noscript> raw text
 	nsDepth      int32 // len(fst) when nsOn began
@@ -155,7 +162,7 @@ func (s *state) sameAs(o *state) bool {
 		s.swallowStyleEnd != o.swallowStyleEnd || s.document != o.document ||
 		s.headPending != o.headPending || s.headInjected != o.headInjected ||
 		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
-		s.phase != o.phase || s.scriptInert != o.scriptInert || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
+		s.phase != o.phase || s.scriptInert != o.scriptInert || s.off != o.off || s.offName != o.offName || !bytes.Equal(s.offTail, o.offTail) || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
 		s.suspicious != o.suspicious || s.pageLang != o.pageLang || !slices.Equal(s.fst, o.fst) || !bytes.Equal(s.fnames, o.fnames) {
 		return false
 	}
@@ -171,8 +178,9 @@ func (s *state) sameAs(o *state) bool {
 
 // copyFrom makes s a deep copy of src, reusing s's slices' storage.
 func (s *state) copyFrom(src *state) {
-	fst, fnames, matched, attrs := s.fst[:0], s.fnames[:0], s.sig.Matched[:0], s.heldTag.attrs[:0]
+	fst, fnames, matched, attrs, tail := s.fst[:0], s.fnames[:0], s.sig.Matched[:0], s.heldTag.attrs[:0], s.offTail[:0]
 	*s = *src
+	s.offTail = append(tail, src.offTail...)
 	s.fst = append(fst, src.fst...)
 	s.fnames = append(fnames, src.fnames...)
 	if src.mode != modeHeld {
@@ -214,6 +222,9 @@ func (w *Writer) write(b []byte) {
 			} else {
 				w.rec.output = append(w.rec.output, b...)
 			}
+		}
+		if w.off != offNone {
+			w.offFeed(b)
 		}
 		w.send(b)
 	}
@@ -372,6 +383,9 @@ func (w *Writer) closeAtEOF() {
 	if len(w.head()) == 0 && len(w.body()) == 0 {
 		return
 	}
+	// A scripting-off construct still open runs to the end: the banner
+	// cannot wait for it any longer.
+	w.off = offNone
 	finish := func() {
 		// The rest of the carry belongs to the open construct.
 		if len(w.carry) > 0 {
@@ -412,10 +426,12 @@ func (w *Writer) closeAtEOF() {
 		return
 	}
 	if w.mode != modeHeld {
-		for n := 0; w.templates > 0 && n <= maxForeign; n++ {
+		for n := 0; (w.templates > 0 || len(w.fst) > 0) && n <= maxForeign; n++ {
 			w.write([]byte("</template>"))
-			if !w.templateEnd(kTemplate) || len(w.fst) == 0 && w.templates == 0 {
-				break
+			if len(w.fst) > 0 {
+				w.foreignEnd(kTemplate, []byte("template"))
+			} else {
+				w.templates--
 			}
 		}
 	}
@@ -475,7 +491,20 @@ func (w *Writer) scan(b []byte, eof bool) int {
 	for i < len(b) {
 		switch w.mode {
 		case modePlaintext:
-			i = len(b)
+			if !w.nsOn {
+				i = len(b)
+				break
+			}
+			// <plaintext> of the scripting-off reading inside <noscript>:
+			// the scripting-on reading still leaves at "</noscript".
+			if n := indexFold(b[i:], "</noscript"); n >= 0 {
+				w.mode = modeData
+				i += n
+				break
+			}
+			keep := max(i, len(b)-len("</noscript"))
+			flush(keep)
+			return keep
 
 		case modeComment:
 			end := w.commentEnd(b, i)
@@ -560,7 +589,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 				}
 				i = next
 			case c == '?':
-				next, ok := skipBogus(b, k, eof)
+				next, ok := w.skipBogus(b, k, eof)
 				if !ok {
 					flush(k)
 					return k
@@ -578,7 +607,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					}
 					if !isLetter(b[k+2]) {
 						// "</>" is dropped, "</ x>" is a bogus comment.
-						next, ok := skipBogus(b, k, eof)
+						next, ok := w.skipBogus(b, k, eof)
 						if !ok {
 							flush(k)
 							return k
@@ -678,8 +707,14 @@ func plainTag(b []byte, k int) int {
 // skipBogus skips a bogus comment starting at b[k] up to its '>'. Without
 // ok it needs more input; at the end of input, or past MaxTag, what there
 // is counts as the comment.
-func skipBogus(b []byte, k int, eof bool) (next int, ok bool) {
+// Inside <noscript> it ends at a "</noscript" too (as a comment does).
+func (w *Writer) skipBogus(b []byte, k int, eof bool) (next int, ok bool) {
 	if e := bytes.IndexByte(b[k:], '>'); e >= 0 {
+		if w.nsOn {
+			if n := indexFold(b[k+1:k+e+1], "</noscript"); n >= 0 {
+				return k + 1 + n, true
+			}
+		}
 		return k + e + 1, true
 	}
 	if !eof && len(b)-k < MaxTag {
@@ -712,6 +747,11 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 	}
 	if w.cdataOK() && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
 		e := bytes.Index(b[k:], []byte("]]>"))
+		if w.nsOn {
+			if n := indexFold(b[k:], "</noscript"); n >= 0 && (e < 0 || n < e) {
+				return k + n, true
+			}
+		}
 		if e < 0 {
 			if eof || len(b)-k >= MaxTag {
 				return len(b), true
@@ -723,7 +763,7 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 	if len(b)-k >= 9 && equalFoldASCII(b[k+2:k+9], "doctype") && w.phase == phBeforeHead && len(w.fst) == 0 {
 		w.document = true
 	}
-	return skipBogus(b, k, eof)
+	return w.skipBogus(b, k, eof)
 }
 
 // commentEnd finds the end of the comment being scanned from i: after
@@ -738,6 +778,7 @@ func (w *Writer) commentEnd(b []byte, i int) int {
 			n = indexFold(b[j:], "</noscript")
 		}
 		if n >= 0 && (k < 0 || n < k) {
+			w.offOpen(offComment)
 			return j + n
 		}
 		if k < 0 {

@@ -1,0 +1,62 @@
+package rewrite
+
+import "bytes"
+
+// Inside <noscript> the two readings part: with scripting on its content
+// is text up to the first "</noscript", with scripting off it is markup.
+// Where the scripting-off reading has a comment or a raw text element
+// open at that "</noscript", the rewriter follows the scripting-on
+// reading on (it examines everything as markup either way), but the
+// scripting-off reading stays inside that comment or element until its
+// own terminator. The banner waits for it: injected before, it would be
+// comment or element text for visitors without JavaScript.
+//
+// The terminator is looked for in the output, which holds the page's
+// bytes in order (a neutralised tag only gains attributes that hold no
+// "-->" and no "</").
+
+type offState uint8
+
+const (
+	offNone    offState = iota
+	offComment          // until "-->" or "--!>"
+	offRaw              // until "</" + offName
+)
+
+// offOpen records that the scripting-off reading's comment (or raw text
+// element, w.rawName) is cut short by "</noscript" here.
+func (w *Writer) offOpen(kind offState) {
+	if !w.nsOn || w.off != offNone {
+		return
+	}
+	w.off, w.offTail = kind, w.offTail[:0]
+	if kind == offRaw {
+		w.offName = w.rawName
+	}
+}
+
+// offFeed looks for the terminator in the next output bytes b.
+func (w *Writer) offFeed(b []byte) {
+	keep := 3
+	if w.off == offRaw {
+		keep = len(w.offName) + 1
+	}
+	// The tail and the head of b, then b itself: no copy of all of b.
+	w.offTail = append(w.offTail, b[:min(len(b), keep)]...)
+	if w.offFound(w.offTail) || w.offFound(b) {
+		w.off, w.offTail = offNone, w.offTail[:0]
+		return
+	}
+	if len(b) >= keep {
+		w.offTail = append(w.offTail[:0], b[len(b)-keep:]...)
+	} else if len(w.offTail) > keep {
+		w.offTail = w.offTail[:copy(w.offTail, w.offTail[len(w.offTail)-keep:])]
+	}
+}
+
+func (w *Writer) offFound(b []byte) bool {
+	if w.off == offComment {
+		return bytes.Contains(b, []byte("-->")) || bytes.Contains(b, []byte("--!>"))
+	}
+	return indexFold(b, "</"+w.offName) >= 0
+}
