@@ -133,20 +133,20 @@ type state struct {
 	headPending  bool // inside head, before the first non-meta element
 	headInjected bool
 	bodyInjected bool
-	scriptInert  bool  // the script whose text is streaming never runs
+	scriptInert  bool // the script whose text is streaming never runs
 	// off: a comment or raw text element of the scripting-off reading
 	// that the scripting-on reading's "</noscript" cut short is still
 	// open there (offside.go); offName is the raw element's name, offTail
 	// the last output bytes, for a terminator split between writes.
-	off          offState
-	offName      string
-	offTail      []byte
-	noscript     int   // <noscript> elements open in the scripting-off reading
-	nsOn         bool  // the scripting-on reading is in <noscript> raw text
-	nsDepth      int32 // len(fst) when nsOn began
-	templates    int   // <template> elements open outside foreign content
-	fst          []felem
-	fnames       []byte
+	off       offState
+	offName   string
+	offTail   []byte
+	noscript  int   // <noscript> elements open in the scripting-off reading
+	nsOn      bool  // the scripting-on reading is in <noscript> raw text
+	nsDepth   int32 // len(fst) when nsOn began
+	templates int   // <template> elements open outside foreign content
+	fst       []felem
+	fnames    []byte
 	// suspect: the model lost the page's structure; every tag-shaped
 	// string of the rest is examined (sweep.go).
 	suspicious    bool
