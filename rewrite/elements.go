@@ -86,16 +86,16 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		}
 	}
 
-	foreign := w.foreignStart(kd, name)
-	if foreign && breaksOut(kd, t, tb, name) {
-		w.popToHTML()
-		foreign = w.foreignStart(kd, name)
-	}
-	if foreign {
+	if len(w.fst) == 0 && w.bodyInjected {
+		// Most tags: in the body, outside SVG and MathML, nothing left to
+		// place.
+		if kd == kTemplate && !w.nsOn {
+			w.templates++
+		}
+	} else if w.foreignStart(kd, name) && (!breaksOut(kd, t, tb, name) || w.popOut(kd, name)) {
 		w.foreignTag(b, k, from, kd, name)
 		return next
-	}
-	if len(w.fst) > 0 {
+	} else if len(w.fst) > 0 {
 		// HTML inside an integration point.
 		switch {
 		case kd == kSVG || kd == kMath:

@@ -148,6 +148,14 @@ func (w *Writer) popToHTML() {
 	w.popTo(n)
 }
 
+// popOut leaves foreign content for a breakout start tag and reports
+// whether the tag is still read as foreign content (never, but where
+// the stack holds more than the model follows).
+func (w *Writer) popOut(kd kind, name []byte) bool {
+	w.popToHTML()
+	return w.foreignStart(kd, name)
+}
+
 // foreignElement pushes the element a start tag creates in foreign
 // content, with the namespace and integration point the spec gives it.
 func (w *Writer) foreignElement(kd kind, t *tag, tb []byte, name []byte) {
