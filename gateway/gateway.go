@@ -255,6 +255,16 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
+// isNavigation reports whether r loads a whole document (a page or a
+// frame), which gets the consent state and banner even when it has no
+// <html>, <head> or <body> tag; a fragment fetched by a script does not.
+func isNavigation(r *http.Request) bool {
+	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" {
+		return d == "document" || d == "iframe" || d == "frame"
+	}
+	return r.Header.Get("X-Requested-With") == "" && strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
 // clientHint is a keyed hash of the client address under a key that
 // changes daily, so records of one day can be linked and no IP is kept.
 func (g *Gateway) clientHint(r *http.Request, day string) string {

@@ -585,3 +585,34 @@ func TestUntypedResponseSniffedOnItsFirstBytes(t *testing.T) {
 		t.Errorf("untyped page with a short first write not rewritten:\n%.300s", out)
 	}
 }
+
+// A page with no <html>, <head> or <body> tag is still a document when
+// the browser navigates to it: it gets the banner. Fetched by a script,
+// the same bytes are a fragment and get nothing injected.
+func TestTaglessPageIsADocumentOnNavigation(t *testing.T) {
+	frag := `<p>Жаңалықтар</p><img src="https://mc.yandex.ru/watch/1">`
+	e := newEnv(t, "1", htmlOrigin(frag))
+	for _, c := range []struct {
+		name    string
+		headers []string
+		banner  bool
+	}{
+		{"navigation", []string{"Sec-Fetch-Dest", "document", "Accept", "text/html"}, true},
+		{"frame", []string{"Sec-Fetch-Dest", "iframe"}, true},
+		{"old browser navigation", []string{"Accept", "text/html,application/xhtml+xml"}, true},
+		{"fetch", []string{"Sec-Fetch-Dest", "empty", "Accept", "text/html"}, false},
+		{"jQuery load", []string{"Accept", "text/html, */*; q=0.01", "X-Requested-With", "XMLHttpRequest"}, false},
+	} {
+		// Twice: the second answer may be replayed, and must not be the
+		// other kind's recording.
+		for i := 0; i < 2; i++ {
+			out := readAll(t, e.do("GET", "/news", nil, c.headers...))
+			if got := strings.Contains(out, `data-consent-action="accept-all"`); got != c.banner {
+				t.Errorf("%s (%d): banner %v, want %v:\n%s", c.name, i, got, c.banner, out)
+			}
+			if left := oracle.Blocked(e.cat, oracle.Refs([]byte(out)), 0); len(left) > 0 {
+				t.Errorf("%s: tracker left active: %+v", c.name, left)
+			}
+		}
+	}
+}

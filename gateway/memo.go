@@ -23,6 +23,7 @@ type memoKey struct {
 	lang      string
 	explicit  bool // the visitor chose lang (it beats the page's)
 	ascii     bool // injected text as character references
+	document  bool // a navigation (rewrite.Policy.Document)
 }
 
 // memo keeps the most recently used recordings within a byte budget.

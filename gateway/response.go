@@ -167,9 +167,11 @@ func (w *responseWriter) startRewrite() {
 		}
 		return v.language(g, w.r)
 	}
+	document := isNavigation(w.r)
 	pol := &rewrite.Policy{
-		Catalog: g.cfg.Catalog,
-		Granted: granted,
+		Catalog:  g.cfg.Catalog,
+		Document: document,
+		Granted:  granted,
 		Inject: func(pageLang string) (head, body []byte) {
 			lang := langFor(pageLang)
 			head = g.cfg.Banner.Head(granted, v.decided, lang, nonce)
@@ -191,7 +193,7 @@ func (w *responseWriter) startRewrite() {
 	w.rw = writers.Get().(*rewrite.Writer)
 	w.rw.Reset(w.sink, pol)
 	if g.memo != nil && w.r.Method == http.MethodGet {
-		key := &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii}
+		key := &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii, document: document}
 		w.memoKey = key
 		// A recording slot is taken only when the page turns out to need
 		// recording (not for a replay that matches to the end).
