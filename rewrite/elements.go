@@ -35,11 +35,16 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	}
 	if kd == kScript && !t.end && !t.selfClosing && !eof && w.foreignStart(kd, name) && len(b)-next < MaxHeldScript {
 		// An SVG script's text runs at its end tag: it is read before the
-		// start tag is written.
-		if e, _ := w.foreignTop(); e.ns == nsSVG && indexFold(b[next:], "</script") < 0 {
-			return needMore
+		// start tag is written (searched once, however small the writes).
+		if e, _ := w.foreignTop(); e.ns == nsSVG {
+			from := max(next, k+w.svgSearched-len("</script"))
+			if indexFold(b[from:], "</script") < 0 {
+				w.svgSearched = len(b) - k
+				return needMore
+			}
 		}
 	}
+	w.svgSearched = 0
 
 	if t.end {
 		if kd == kNoscript && w.nsOn {

@@ -51,7 +51,13 @@ func (w *Writer) suspect(why string) {
 // write sweeps b (the writer's output) and writes it on, keeping back a
 // candidate tag b ends in.
 func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
+	held := len(s.carry) > 0
 	s.carry = append(s.carry, b...)
+	if held && !eof && bytes.IndexByte(b, '>') < 0 && len(s.carry) < MaxTag {
+		// The held candidate can only end at a '>': nothing to decide
+		// yet (and no parse of it again for every small write).
+		return nil
+	}
 	d := s.carry
 	done := 0 // everything before it is decided
 	for i := 0; ; {
@@ -67,6 +73,15 @@ func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
 		}
 		i = k + 1
 		if k+1 >= len(d) || !isLetter(d[k+1]) {
+			continue
+		}
+		// Only an element that fetches needs its whole tag read.
+		n := nameEnd(d, k+1)
+		if n >= len(d) && !eof {
+			done = k
+			break
+		}
+		if kinds[kindIn(d, k+1, n)].urlAttrs == nil {
 			continue
 		}
 		if !parseTag(d[k:], &s.t) {

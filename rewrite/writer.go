@@ -86,8 +86,11 @@ type Writer struct {
 	procs      []int // processors of the element being gated
 	scratch    []byte
 	nameBuf    [16]byte
-	final      bool    // Close: no more input comes; decide what waited for lookahead
-	sw         sweeper // examines every tag-shaped string once the page is suspect
+	final      bool // Close: no more input comes; decide what waited for lookahead
+	// svgSearched is how much of a held SVG <script> (from its '<') has
+	// been searched for its end tag.
+	svgSearched int
+	sw          sweeper // examines every tag-shaped string once the page is suspect
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil
