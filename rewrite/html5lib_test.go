@@ -337,7 +337,7 @@ func cutOffScript(page []byte, doc *html.Node) *html.Node {
 		if text.Len() == 0 {
 			// Nothing after the start tag: the page ends with it.
 			i := strings.LastIndex(norm, "<")
-			return i >= 0 && strings.HasPrefix(strings.ToLower(norm[i:]), "<script") && strings.HasSuffix(norm, ">")
+			return i >= 0 && strings.HasPrefix(asciiLower(norm[i:]), "<script") && strings.HasSuffix(norm, ">")
 		}
 		return strings.HasSuffix(norm, text.String())
 	}
@@ -346,10 +346,21 @@ func cutOffScript(page []byte, doc *html.Node) *html.Node {
 	}
 	// An end tag that reached its attributes when the page ended is
 	// dropped.
-	if i := strings.LastIndex(strings.ToLower(norm), "</script"); i >= 0 && !strings.Contains(norm[i:], ">") && ends(norm[:i]) {
+	if i := strings.LastIndex(asciiLower(norm), "</script"); i >= 0 && !strings.Contains(norm[i:], ">") && ends(norm[:i]) {
 		return s
 	}
 	return nil
+}
+
+// asciiLower lower-cases ASCII letters only, keeping every byte's offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // inPlaintextTemplate reports whether a <plaintext> sits in template
