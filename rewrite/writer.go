@@ -386,8 +386,13 @@ func (w *Writer) closeAtEOF() {
 	if len(w.head()) == 0 && len(w.body()) == 0 {
 		return
 	}
-	// A scripting-off construct still open runs to the end: the banner
-	// cannot wait for it any longer.
+	// A raw text element of the scripting-off reading still open is
+	// closed (with scripting on, the end tag matches nothing and is
+	// ignored); a comment runs to the end: the banner cannot wait for it
+	// any longer.
+	if w.off == offRaw && !w.nsOn {
+		w.write([]byte("</" + w.offName + ">"))
+	}
 	w.off = offNone
 	finish := func() {
 		// The rest of the carry belongs to the open construct.
