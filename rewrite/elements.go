@@ -359,11 +359,13 @@ func (w *Writer) script(b []byte, k int, from *int, kd kind, attrs []string) int
 	}
 	exec := isExecutable(t, tb)
 	if hasSrc || !exec {
+		blocked := w.blockedCounts
 		if exec {
 			w.gate(b, k, from, kd, attrs, false)
 		}
 		w.mode, w.rawName, w.escState = modeScript, "script", escNone
-		w.scriptInert = !exec
+		// A data block, or a script now neutralised, never runs.
+		w.scriptInert = !exec || w.blockedCounts != blocked
 		return next
 	}
 	w.scriptInert = false
