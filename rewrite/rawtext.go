@@ -54,7 +54,7 @@ func (w *Writer) rawEnd(b []byte, i int, eof bool) (next int, ok bool) {
 			return k, false
 		}
 		rest := b[k+1:]
-		if w.noscript > 0 && len(rest) >= 10 && rest[0] == '/' && equalFoldASCII(rest[1:9], "noscript") && isEndDelim(rest[9]) {
+		if w.nsOn && len(rest) >= 10 && rest[0] == '/' && equalFoldASCII(rest[1:9], "noscript") && isEndDelim(rest[9]) {
 			w.escState = escNone
 			w.offOpen(offRaw)
 			return k, true

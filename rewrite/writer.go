@@ -640,7 +640,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					if !eof {
 						w.warn("tag longer than 1 MiB passed through unexamined")
 					}
-					if w.noscript > 0 && w.pol.Granted != catalog.All {
+					if w.nsOn && w.pol.Granted != catalog.All {
 						// See escapedTag: the unfinished tag is dropped
 						// with scripting off, text up to "</noscript" with
 						// it on.
@@ -651,7 +651,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					i = len(b)
 					break
 				}
-				if w.noscript > 0 && w.pol.Granted != catalog.All && !w.t.end && indexFold(b[k:k+w.t.length], "</noscript") >= 0 {
+				if w.nsOn && w.pol.Granted != catalog.All && !w.t.end && indexFold(b[k:k+w.t.length], "</noscript") >= 0 {
 					// With scripting on, noscript content is text up to the
 					// first "</noscript", even inside this tag's attribute:
 					// what follows it would be live markup. Writing that
@@ -782,7 +782,7 @@ func (w *Writer) commentEnd(b []byte, i int) int {
 	for j := i; j < len(b); {
 		k := bytes.IndexByte(b[j:], '-')
 		n := -1
-		if w.noscript > 0 {
+		if w.nsOn {
 			n = indexFold(b[j:], "</noscript")
 		}
 		if n >= 0 && (k < 0 || n < k) {
