@@ -33,6 +33,11 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		w.write(b[*from:to])
 		*from = to
 	}
+	if len(w.fst) > 0 && !w.suspicious {
+		// Only here can the page turn suspect (tree.go): what comes before
+		// this tag goes out as it is, however the page arrived in writes.
+		flushTo(k)
+	}
 	if kd == kScript && !t.end && !t.selfClosing && !eof && w.foreignStart(kd, name) && len(b)-next < MaxHeldScript {
 		// An SVG script's text runs at its end tag: it is read before the
 		// start tag is written (searched once, however small the writes).
