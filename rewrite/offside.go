@@ -23,6 +23,19 @@ const (
 	offRaw              // until "</" + offName
 )
 
+// cutShort, called where a construct ended at b[at] and everything
+// before at can be written, opens the wait for the scripting-off
+// reading's terminator if a "</noscript" ended it: only output after the
+// cut counts, however the page arrived in writes.
+func (w *Writer) cutShort(at int, flush func(int)) {
+	if w.offCut == offNone {
+		return
+	}
+	flush(at)
+	w.offOpen(w.offCut)
+	w.offCut = offNone
+}
+
 // offOpen records that the scripting-off reading's comment (or raw text
 // element, w.rawName) is cut short by "</noscript" here.
 func (w *Writer) offOpen(kind offState) {

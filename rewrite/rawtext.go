@@ -56,7 +56,7 @@ func (w *Writer) rawEnd(b []byte, i int, eof bool) (next int, ok bool) {
 		rest := b[k+1:]
 		if w.nsOn && len(rest) >= 10 && rest[0] == '/' && equalFoldASCII(rest[1:9], "noscript") && isEndDelim(rest[9]) {
 			w.escState = escNone
-			w.offOpen(offRaw)
+			w.offCut = offRaw
 			return k, true
 		}
 		if len(rest) >= 1 && rest[0] == '/' && len(rest) >= len(name)+2 &&

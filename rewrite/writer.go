@@ -142,6 +142,7 @@ type state struct {
 	// open there (offside.go); offName is the raw element's name, offTail
 	// the last output bytes, for a terminator split between writes.
 	off       offState
+	offCut    offState // what the last "</noscript" cut short, until cutShort
 	offName   string
 	offTail   []byte
 	noscript  int   // <noscript> elements open in the scripting-off reading
@@ -524,6 +525,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			}
 			w.mode = modeData
 			i = end
+			w.cutShort(end, flush)
 
 		case modeRaw, modeScript:
 			next, ok := w.rawEnd(b, i, eof)
@@ -533,6 +535,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			}
 			w.mode = modeData
 			i = next
+			w.cutShort(next, flush)
 
 		case modeHeld:
 			done, next := w.held(b, eof)
@@ -544,6 +547,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			}
 			from = next
 			i = next
+			w.cutShort(next, flush)
 
 		case modeData:
 			j := bytes.IndexByte(b[i:], '<')
@@ -786,7 +790,7 @@ func (w *Writer) commentEnd(b []byte, i int) int {
 			n = indexFold(b[j:], "</noscript")
 		}
 		if n >= 0 && (k < 0 || n < k) {
-			w.offOpen(offComment)
+			w.offCut = offComment
 			return j + n
 		}
 		if k < 0 {
