@@ -182,3 +182,60 @@ func (s *sweeper) add(at int, text string) {
 	}
 	s.edits[i] = edit{at: at, text: text}
 }
+
+// cutTag returns the start tag c, cut off by the end of the page, with
+// "data-" before each attribute through which an element of its name
+// fetches: completed by what is written after it, it fetches nothing.
+// Only bytes are inserted (see sweeper); the attributes are read as far
+// as the tag goes, a quoted value left open ending the reading.
+func (w *Writer) cutTag(c []byte) []byte {
+	n := nameEnd(c, 1)
+	attrs := kinds[kindIn(c, 1, n)].urlAttrs
+	if attrs == nil {
+		return c
+	}
+	out := append([]byte(nil), c[:n]...)
+	i := n
+	for i < len(c) {
+		if isSpace(c[i]) || c[i] == '/' {
+			out = append(out, c[i])
+			i++
+			continue
+		}
+		start := i
+		i++
+		for i < len(c) && class[c[i]]&clAttrEnd == 0 {
+			i++
+		}
+		if isOneOf(c[start:i], attrs) {
+			out = append(out, "data-"...)
+			w.blockedCounts++
+		}
+		out = append(out, c[start:i]...)
+		j := i
+		for j < len(c) && isSpace(c[j]) {
+			j++
+		}
+		if j >= len(c) || c[j] != '=' {
+			continue
+		}
+		j++
+		for j < len(c) && isSpace(c[j]) {
+			j++
+		}
+		if j < len(c) && (c[j] == '"' || c[j] == '\'') {
+			e := bytes.IndexByte(c[j+1:], c[j])
+			if e < 0 {
+				return append(out, c[i:]...)
+			}
+			j += e + 2
+		} else {
+			for j < len(c) && !isSpace(c[j]) {
+				j++
+			}
+		}
+		out = append(out, c[i:j]...)
+		i = j
+	}
+	return out
+}

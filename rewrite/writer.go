@@ -405,6 +405,14 @@ func (w *Writer) closeAtEOF() {
 	}
 	switch {
 	case w.nsOn:
+		if w.mode == modeData && len(w.carry) > 1 && isLetter(w.carry[1]) {
+			// A tag cut off by the end of the page, which the
+			// "</noscript>" written after it would complete in the
+			// scripting-off reading: whatever it would fetch is renamed
+			// away first.
+			w.write(escapeNoscript(w.cutTag(w.carry)))
+			w.carry = w.carry[:0]
+		}
 		finish()
 		w.write([]byte("</noscript>"))
 	case w.mode == modeData:
