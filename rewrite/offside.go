@@ -73,3 +73,23 @@ func (w *Writer) offFound(b []byte) bool {
 	}
 	return indexFold(b, "</"+w.offName) >= 0
 }
+
+// offEndIn returns the offset in text just past the terminator being
+// waited for, counting the bytes already written (the tail), or -1.
+func (w *Writer) offEndIn(text []byte) int {
+	joined := append(append([]byte(nil), w.offTail...), text...)
+	best := -1
+	terms := []string{"-->", "--!>"}
+	if w.off == offRaw {
+		terms = []string{"</" + w.offName}
+	}
+	for _, t := range terms {
+		if i := indexFold(joined, t); i >= 0 && (best < 0 || i+len(t) < best) {
+			best = i + len(t)
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return max(0, best-len(w.offTail))
+}

@@ -578,8 +578,22 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					w.phase = phBody
 				}
 				if p := firstNonSpace(b[i:end], true); p >= 0 && w.phase == phBody {
-					flush(i + p)
-					w.injectBody()
+					if w.off != offNone {
+						// Waiting for a scripting-off terminator: the banner
+						// goes before the first text after it, if it ends
+						// in this text.
+						flush(i)
+						p = -1
+						if e := w.offEndIn(b[i:end]); e >= 0 {
+							if q := firstNonSpace(b[i+e:end], true); q >= 0 {
+								p = e + q
+							}
+						}
+					}
+					if p >= 0 {
+						flush(i + p)
+						w.injectBody()
+					}
 				}
 			}
 			if j < 0 {
