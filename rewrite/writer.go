@@ -582,11 +582,12 @@ func (w *Writer) scan(b []byte, eof bool) int {
 						// Waiting for a scripting-off terminator: the banner
 						// goes before the first text after it, if it ends
 						// in this text.
-						flush(i)
+						at := max(i, from)
+						flush(at)
 						p = -1
-						if e := w.offEndIn(b[i:end]); e >= 0 {
-							if q := firstNonSpace(b[i+e:end], true); q >= 0 {
-								p = e + q
+						if e := w.offEndIn(b[at:end]); e >= 0 {
+							if q := firstNonSpace(b[at+e:end], true); q >= 0 {
+								p = at - i + e + q
 							}
 						}
 					}
