@@ -569,33 +569,7 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					end = i + a
 					j = a
 				}
-				// Before the body, text that is not whitespace opens it;
-				// in it, text that is not NUL either ends the wait for a
-				// <frameset> (bodyDue).
-				if p := firstNonSpace(b[i:end], false); p >= 0 && w.phase < phBody {
-					flush(i + p)
-					w.injectHead()
-					w.phase = phBody
-				}
-				if p := firstNonSpace(b[i:end], true); p >= 0 && w.phase == phBody {
-					if w.off != offNone {
-						// Waiting for a scripting-off terminator: the banner
-						// goes before the first text after it, if it ends
-						// in this text.
-						at := max(i, from)
-						flush(at)
-						p = -1
-						if e := w.offEndIn(b[at:end]); e >= 0 {
-							if q := firstNonSpace(b[at+e:end], true); q >= 0 {
-								p = at - i + e + q
-							}
-						}
-					}
-					if p >= 0 {
-						flush(i + p)
-						w.injectBody()
-					}
-				}
+				w.text(b, i, end, &from)
 			}
 			if j < 0 {
 				i = len(b)
@@ -608,6 +582,9 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			}
 			if k+1 >= len(b) {
 				if eof {
+					if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
+						w.text(b, k, len(b), &from) // a '<' or "</" the page ends with is text
+					}
 					i = len(b)
 					break
 				}
@@ -634,6 +611,9 @@ func (w *Writer) scan(b []byte, eof bool) int {
 				if c == '/' {
 					if k+2 >= len(b) {
 						if eof {
+							if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
+								w.text(b, k, len(b), &from) // a '<' or "</" the page ends with is text
+							}
 							i = len(b)
 							break
 						}
@@ -703,6 +683,10 @@ func (w *Writer) scan(b []byte, eof bool) int {
 				}
 				i = next
 			default:
+				// A '<' that starts no tag is text.
+				if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
+					w.text(b, k, k+1, &from)
+				}
 				i = k + 1
 			}
 		}
@@ -829,6 +813,47 @@ func (w *Writer) commentEnd(b []byte, i int) int {
 		j = k + 1
 	}
 	return -1
+}
+
+// text follows the document-level modes for the text b[i:end] before
+// the banner is in: text that is not whitespace opens the body (the head
+// injection goes before it); in the body, text that is neither
+// whitespace nor NUL ends the wait for a <frameset> (bodyDue), and the
+// banner goes before it.
+func (w *Writer) text(b []byte, i, end int, from *int) {
+	flush := func(to int) {
+		w.write(b[*from:to])
+		*from = to
+	}
+	if p := firstNonSpace(b[i:end], false); p >= 0 && w.phase < phBody {
+		flush(i + p)
+		w.injectHead()
+		w.phase = phBody
+	}
+	p := firstNonSpace(b[i:end], true)
+	if p < 0 || w.phase != phBody {
+		return
+	}
+	if w.off != offNone {
+		// Waiting for a scripting-off terminator: the banner goes
+		// before the first text after it, if it ends in this text.
+		at := max(i, *from)
+		flush(at)
+		e := 0 // what is written so far may have ended the wait
+		if w.off != offNone {
+			e = w.offEndIn(b[at:end])
+		}
+		p = -1
+		if e >= 0 {
+			if q := firstNonSpace(b[at+e:end], true); q >= 0 {
+				p = at - i + e + q
+			}
+		}
+	}
+	if p >= 0 {
+		flush(i + p)
+		w.injectBody()
+	}
 }
 
 // commentCloser returns what ends a comment whose data ends in tail
