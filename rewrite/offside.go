@@ -67,29 +67,32 @@ func (w *Writer) offFeed(b []byte) {
 	}
 }
 
-func (w *Writer) offFound(b []byte) bool {
-	if w.off == offComment {
-		return bytes.Contains(b, []byte("-->")) || bytes.Contains(b, []byte("--!>"))
+func (w *Writer) offFound(b []byte) bool { return w.offEnd(b) >= 0 }
+
+// offEnd returns the offset in b just past the first terminator being
+// waited for, or -1.
+func (w *Writer) offEnd(b []byte) int {
+	if w.off == offRaw {
+		if i := indexFold(b, "</"+w.offName); i >= 0 {
+			return i + 2 + len(w.offName)
+		}
+		return -1
 	}
-	return indexFold(b, "</"+w.offName) >= 0
+	best := -1
+	for _, t := range []string{"-->", "--!>"} {
+		if i := bytes.Index(b, []byte(t)); i >= 0 && (best < 0 || i+len(t) < best) {
+			best = i + len(t)
+		}
+	}
+	return best
 }
 
 // offEndIn returns the offset in text just past the terminator being
 // waited for, counting the bytes already written (the tail), or -1.
 func (w *Writer) offEndIn(text []byte) int {
-	joined := append(append([]byte(nil), w.offTail...), text...)
-	best := -1
-	terms := []string{"-->", "--!>"}
-	if w.off == offRaw {
-		terms = []string{"</" + w.offName}
-	}
-	for _, t := range terms {
-		if i := indexFold(joined, t); i >= 0 && (best < 0 || i+len(t) < best) {
-			best = i + len(t)
-		}
-	}
-	if best < 0 {
+	e := w.offEnd(append(append([]byte(nil), w.offTail...), text...))
+	if e < 0 {
 		return -1
 	}
-	return max(0, best-len(w.offTail))
+	return max(0, e-len(w.offTail))
 }
