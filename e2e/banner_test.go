@@ -128,6 +128,9 @@ const kbEscape = "\u001b"
 func TestBannerNoLayoutShift(t *testing.T) {
 	_, gw, _ := demo(t, "")
 	b := newBrowser(t, true)
+	// A slow CPU makes the parser yield mid-page, as it does on a cheap
+	// phone: whatever paints half-parsed shows here, not only under load.
+	b.run(emulation.SetCPUThrottlingRate(6))
 	for _, path := range []string{"/", "/news.html", "/ru/contacts.html"} {
 		b.run(chromedp.Navigate(gw+path), chromedp.Sleep(1500*time.Millisecond))
 		var cls float64
