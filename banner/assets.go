@@ -25,6 +25,12 @@ var clientJS string
 //go:embed assets/kelisim.css
 var clientCSS string
 
+// The placeholder's stylesheet is apart: most pages show no placeholder,
+// and the banner's first page view carries only what it needs.
+//
+//go:embed assets/kelisim-ph.css
+var placeholderCSS string
+
 // asset is a minified file with a content-hash name, kept with its gzip
 // form so it is compressed once, at start-up.
 type asset struct {
@@ -67,17 +73,12 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return err
 	}
-	moved, err := json.Marshal(fetching.Moved())
-	if err != nil {
-		return err
-	}
 	src := clientJS
 	for _, r := range []struct{ marker, with string }{
 		{`/*RULES*/["", "", "", ""]`, string(rules)},
 		// The element table of the guard: the one the rewriter and scan use.
 		{`/*FETCHING*/{}`, fetching.JS()},
 		{`/*SRCSET*/[]`, fetching.JSSrcset()},
-		{`/*MOVED*/[]`, string(moved)},
 	} {
 		next := strings.Replace(src, r.marker, r.with, 1)
 		if next == src {
@@ -93,8 +94,13 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return fmt.Errorf("banner: minify stylesheet: %w", err)
 	}
+	minPH, err := m.String("text/css", placeholderCSS)
+	if err != nil {
+		return fmt.Errorf("banner: minify placeholder stylesheet: %w", err)
+	}
 	b.js = newAsset("kelisim", "js", "text/javascript; charset=utf-8", []byte(minJS))
 	b.css = newAsset("kelisim", "css", "text/css; charset=utf-8", []byte(minCSS))
+	b.phCSS = newAsset("kelisim-ph", "css", "text/css; charset=utf-8", []byte(minPH))
 	return nil
 }
 
@@ -102,31 +108,29 @@ func (b *Banner) buildAssets() error {
 func (b *Banner) AssetSizes() (jsGz, cssGz int) { return len(b.js.gz), len(b.css.gz) }
 
 // ServeAsset serves the asset called name (a content-hash name gets a
-// year of immutable caching; the plain kelisim.js / kelisim.css names are
-// revalidated). It reports whether name was an asset.
+// year of immutable caching; the plain names, kelisim.js and the like,
+// are revalidated). It reports whether name was an asset.
 func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string) bool {
 	var a *asset
 	immutable := true
-	switch name {
-	case b.js.name:
-		a = &b.js
-	case b.css.name:
-		a = &b.css
-	case "kelisim.js":
-		a, immutable = &b.js, false
-	case "kelisim.css":
-		a, immutable = &b.css, false
-	default:
-		// A page rendered before a config reload names the previous
-		// fingerprint: serve the current file, revalidated.
+	for _, c := range []*asset{&b.js, &b.css, &b.phCSS} {
+		base, ext, _ := strings.Cut(c.name, ".")
+		ext = ext[strings.LastIndexByte(ext, '.'):]
 		switch {
-		case strings.HasPrefix(name, "kelisim.") && strings.HasSuffix(name, ".js") && len(name) == len(b.js.name):
-			a, immutable = &b.js, false
-		case strings.HasPrefix(name, "kelisim.") && strings.HasSuffix(name, ".css") && len(name) == len(b.css.name):
-			a, immutable = &b.css, false
+		case name == c.name:
+			a = c
+		case name == base+ext,
+			// A page rendered before a config reload names the previous
+			// fingerprint: serve the current file, revalidated.
+			strings.HasPrefix(name, base+".") && strings.HasSuffix(name, ext) && len(name) == len(c.name):
+			a, immutable = c, false
 		default:
-			return false
+			continue
 		}
+		break
+	}
+	if a == nil {
+		return false
 	}
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)

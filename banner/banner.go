@@ -47,6 +47,7 @@ type Banner struct {
 	langs  []string
 	js     asset
 	css    asset
+	phCSS  asset             // the placeholder's
 	hashes map[string]string // lang -> hash of the banner text
 
 	cache sync.Map // renderKey -> []string (markup split at the return path)
@@ -287,7 +288,7 @@ func (b *Banner) viewData(k renderKey) view {
 	v := view{
 		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
 		Body: fill(t["body"], "{operator}", op), GPC: k.gpc,
-		Return: returnMark, CSS: b.css.name, Contact: b.opts.Contact,
+		Return: returnMark, CSS: b.phCSS.name, Contact: b.opts.Contact,
 	}
 	for _, l := range b.langs {
 		v.Langs = append(v.Langs, langLink{Code: l, Name: b.texts[l]["name"], Current: l == k.lang})

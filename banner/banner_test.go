@@ -3,7 +3,6 @@ package banner
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -91,6 +90,21 @@ func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
 	if b.ServeAsset(httptest.NewRecorder(), req, "other.js") {
 		t.Error("unknown asset served")
 	}
+	// The placeholder's stylesheet is its own file, named in the
+	// placeholder document and not in the banner's head.
+	ph := httptest.NewRecorder()
+	if !b.ServeAsset(ph, req, b.phCSS.name) || !strings.HasPrefix(ph.Header().Get("Content-Type"), "text/css") {
+		t.Errorf("placeholder stylesheet %s not served: %v", b.phCSS.name, ph.Header())
+	}
+	if !b.ServeAsset(httptest.NewRecorder(), req, "kelisim-ph.css") || !b.ServeAsset(httptest.NewRecorder(), req, "kelisim.css") {
+		t.Error("plain stylesheet names not served")
+	}
+	if head := string(b.Head(0, false, "ru", "")); strings.Contains(head, "kelisim-ph") || !strings.Contains(head, b.css.name) {
+		t.Errorf("head names the wrong stylesheet: %s", head)
+	}
+	if doc := b.Placeholder("ru", &b.opts.Catalog.Processors[0], 0, "/"); !strings.Contains(doc, b.phCSS.name) {
+		t.Errorf("placeholder does not name its stylesheet: %s", doc)
+	}
 }
 
 // TestBannerWeight: everything the banner adds to a page view — the
@@ -145,8 +159,7 @@ func TestBannerWeight(t *testing.T) {
 func TestScriptCarriesTheFetchingTable(t *testing.T) {
 	b := newBanner(t, Options{})
 	js := string(b.js.body)
-	moved, _ := json.Marshal(fetching.Moved())
-	for _, want := range []string{fetching.JS(), fetching.JSSrcset(), string(moved)} {
+	for _, want := range []string{fetching.JS(), fetching.JSSrcset()} {
 		if !strings.Contains(js, want) {
 			t.Errorf("script lacks %s", want)
 		}

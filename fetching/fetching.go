@@ -49,6 +49,19 @@ var Elements = []Element{
 	{Name: "object", Attrs: []string{"data"}, Kind: "frame"},
 	{Name: "input", Attrs: []string{"src"}, Kind: "pixel"},
 	{Name: "link", Attrs: []string{"href", "imagesrcset"}, Srcset: []string{"imagesrcset"}, Kind: "link"},
+	// Legacy presentational attributes: the background image of the body
+	// and of tables.
+	{Name: "body", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "table", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "thead", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "tbody", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "tfoot", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "tr", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "td", Attrs: []string{"background"}, Kind: "pixel"},
+	{Name: "th", Attrs: []string{"background"}, Kind: "pixel"},
+	// A link's ping is POSTed to when it is followed.
+	{Name: "a", Attrs: []string{"ping"}, Kind: "pixel"},
+	{Name: "area", Attrs: []string{"ping"}, Kind: "pixel"},
 	// SVG.
 	{Name: "use", Attrs: []string{"href", "xlink:href"}, Kind: "pixel"},
 	{Name: "feimage", Attrs: []string{"href", "xlink:href"}, Kind: "pixel"},
@@ -58,7 +71,7 @@ var Elements = []Element{
 // ConnectRels only open a connection to its host.
 var (
 	FetchRels = []string{"stylesheet", "preload", "prefetch", "modulepreload", "prerender",
-		"icon", "manifest", "apple-touch-icon", "apple-touch-icon-precomposed"}
+		"icon", "manifest", "apple-touch-icon", "apple-touch-icon-precomposed", "compression-dictionary", "dictionary"}
 	ConnectRels = []string{"preconnect", "dns-prefetch"}
 )
 

@@ -114,7 +114,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			w.pushElem(nsHTML, ipNone, name)
 		}
 	} else if !w.nsOn && w.templates == 0 && (w.document || kd == kBody || kd == kHead) {
-		if w.structureStart(b, k, kd, flushTo) {
+		if w.structureStart(b, k, from, kd, flushTo) {
 			return next
 		}
 	} else if !w.nsOn && kd == kTemplate {
@@ -144,6 +144,14 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		}
 	case kPlaintext:
 		w.mode = modePlaintext
+	case kBase:
+		// Every relative URL of the page resolves against a <base>: one on
+		// a processor's host would send them all there.
+		w.gate(b, k, from, kd, baseAttrs, false)
+	case kIframe:
+		if !w.srcdoc(b, k, from) {
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
+		}
 	case kLink:
 		if rel := fetches(t, tb); rel != relNone {
 			w.gate(b, k, from, kd, kinds[kd].urlAttrs, rel == relConnect)
@@ -157,6 +165,47 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		w.mode, w.rawName = modeRaw, kinds[kd].name
 	}
 	return next
+}
+
+var baseAttrs = []string{"href"}
+
+// srcdoc rewrites the document an <iframe srcdoc> shows — HTML in an
+// attribute value, loaded from no URL and so seen by no other part of the
+// gateway — by the same rules, recursively, with no banner of its own
+// (the page's decides for it). It writes the tag with the rewritten value
+// and reports whether it did; the src a srcdoc overrides loads nothing.
+func (w *Writer) srcdoc(b []byte, k int, from *int) bool {
+	t := &w.t
+	tb := b[k : k+t.length]
+	a := t.find(tb, "srcdoc")
+	if a == nil || a.valStart < 0 || a.valStart == a.valEnd {
+		return false
+	}
+	doc := decode(tb[a.valStart:a.valEnd])
+	pol := *w.pol
+	pol.Document, pol.Head, pol.Body, pol.Inject = false, nil, nil, nil
+	pol.OnBlock = func(p int) { w.blocked([]int{p}) }
+	var out bytes.Buffer
+	nw := NewWriter(&out, &pol)
+	nw.pageLang, nw.resolved = w.pageLang, true
+	nw.Write([]byte(doc))
+	nw.Close()
+	if out.String() == doc {
+		return false
+	}
+	start, end := a.valStart, a.valEnd
+	if start > 0 && (tb[start-1] == '"' || tb[start-1] == '\'') && end < len(tb) && tb[end] == tb[start-1] {
+		start, end = start-1, end+1
+	}
+	w.write(b[*from:k])
+	*from = k + t.length
+	w.scratch = append(w.scratch[:0], tb[:start]...)
+	w.scratch = append(w.scratch, '"')
+	w.scratch = append(w.scratch, html.EscapeString(out.String())...)
+	w.scratch = append(w.scratch, '"')
+	w.scratch = append(w.scratch, tb[end:]...)
+	w.write(w.scratch)
+	return true
 }
 
 // foreignTag handles a start tag read by the rules for foreign content:
@@ -218,7 +267,7 @@ func (w *Writer) svgInline(b []byte, k int, from *int) {
 // scripting-on reading for a start tag outside foreign content, template
 // contents and noscript, and writes the injections where they go. It
 // returns true when the tag needs nothing more.
-func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) bool {
+func (w *Writer) structureStart(b []byte, k int, from *int, kd kind, flushTo func(int)) bool {
 	switch kd {
 	case kHTML:
 		return true
@@ -239,9 +288,13 @@ func (w *Writer) structureStart(b []byte, k int, kd kind, flushTo func(int)) boo
 			flushTo(k)
 			w.injectHead()
 			w.phase = phBody
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
 			flushTo(k + w.t.length)
 			w.injectBody()
+			return true
 		}
+		// A later <body> adds its attributes to the body.
+		w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
 		return true
 	case kFrameset:
 		if w.phase < phBody || w.phase == phBody && !w.bodyInjected {
@@ -478,7 +531,11 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 		val := tb[a.valStart:a.valEnd]
 		an := tb[a.nameStart:a.nameEnd]
 		if len(an) >= 6 && equalFoldASCII(an[len(an)-6:], "srcset") {
-			// Candidates are "url [descriptor]", separated by commas.
+			// Candidates are "url [descriptor]", separated by commas —
+			// after character references are decoded (&#44; is one).
+			if bytes.IndexByte(val, '&') >= 0 {
+				val = []byte(decode(val))
+			}
 			for rest := val; len(rest) > 0; {
 				cand := rest
 				if i := bytes.IndexByte(rest, ','); i >= 0 {
@@ -569,10 +626,9 @@ func (w *Writer) neutralize(buf, tb []byte, t *tag, kd kind, attrs []string, cat
 	return w.neutralizeAttrs(buf, tb, t, kd, attrs, cats, procs, false)
 }
 
-// neutralizeAttrs appends what follows the tag name of a neutralised tag;
-// asStyle marks a style sheet carried in a <script> (its attributes are
-// kept as they are, for the <style> it becomes again).
-func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int, asStyle bool) []byte {
+// blocked counts an element neutralised for procs, the processors it
+// fetches from, and reports the first (recorded for replays).
+func (w *Writer) blocked(procs []int) {
 	w.blockedCounts++
 	if len(procs) > 0 {
 		if w.rec != nil {
@@ -582,6 +638,13 @@ func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string
 			w.pol.OnBlock(procs[0])
 		}
 	}
+}
+
+// neutralizeAttrs appends what follows the tag name of a neutralised tag;
+// asStyle marks a style sheet carried in a <script> (its attributes are
+// kept as they are, for the <style> it becomes again).
+func (w *Writer) neutralizeAttrs(buf, tb []byte, t *tag, kd kind, attrs []string, cats catalog.Set, procs []int, asStyle bool) []byte {
+	w.blocked(procs)
 	if kd == kScript || kd == kStyle {
 		buf = append(buf, ` type="text/plain"`...)
 	}

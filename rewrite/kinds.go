@@ -45,6 +45,9 @@ const (
 	kTextarea
 	kPlaintext
 	kFrameset
+	kTable       // table: a breakout that fetches through background
+	kCell        // thead, tbody, tfoot, tr, td, th: fetch through background
+	kAnchor      // a, area: ping on click
 	kHeadMisc    // basefont, bgsound: head elements with no other part here
 	kIntegration // foreignObject, desc, mi, mo, mn, ms, mtext, annotation-xml
 	kBreakout    // other start tags that end SVG/MathML content
@@ -58,6 +61,10 @@ type kindInfo struct {
 	// element and what is renamed when it is neutralised. They come from
 	// the fetching package's table, shared with the client and the scanner.
 	urlAttrs []string
+	// rare is an attribute name (lower case) without which the tag
+	// fetches nothing: such tags are common (<td>, <a>) and the attribute
+	// rare, so plainTag passes them on after a search for it.
+	rare     string
 	raw      bool // read as text up to the end tag
 	head     bool // may appear before <body> without opening it
 	breakout bool // ends foreign content
@@ -96,6 +103,9 @@ var kinds = [numKinds]kindInfo{
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
 	kFrameset:    {name: "frameset", head: true},
+	kTable:       {name: "table", rare: "background", breakout: true},
+	kCell:        {name: "td", rare: "background"},
+	kAnchor:      {name: "a", rare: "ping"},
 	kHeadMisc:    {head: true},
 	kIntegration: {},
 	kBreakout:    {breakout: true},
@@ -186,7 +196,15 @@ var shortKinds = []struct {
 	{"strong", kBreakout},
 	{"sub", kBreakout},
 	{"sup", kBreakout},
-	{"table", kBreakout},
+	{"table", kTable},
+	{"thead", kCell},
+	{"tbody", kCell},
+	{"tfoot", kCell},
+	{"tr", kCell},
+	{"td", kCell},
+	{"th", kCell},
+	{"a", kAnchor},
+	{"area", kAnchor},
 	{"tt", kBreakout},
 	{"u", kBreakout},
 	{"ul", kBreakout},

@@ -59,40 +59,7 @@ func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
 		return nil
 	}
 	d := s.carry
-	done := 0 // everything before it is decided
-	for i := 0; ; {
-		j := bytes.IndexByte(d[i:], '<')
-		if j < 0 {
-			done = len(d)
-			break
-		}
-		k := i + j
-		if k+1 >= len(d) && !eof {
-			done = k
-			break
-		}
-		i = k + 1
-		if k+1 >= len(d) || !isLetter(d[k+1]) {
-			continue
-		}
-		// Only an element that fetches needs its whole tag read.
-		n := nameEnd(d, k+1)
-		if n >= len(d) && !eof {
-			done = k
-			break
-		}
-		if kinds[kindIn(d, k+1, n)].urlAttrs == nil {
-			continue
-		}
-		if !parseTag(d[k:], &s.t) {
-			if !eof && len(d)-k < MaxTag {
-				done = k
-				break
-			}
-			continue
-		}
-		s.gate(w, d[k:k+s.t.length], k)
-	}
+	done := s.candidates(w, d, 0, len(d), eof)
 	out := s.buf[:0]
 	last := 0
 	n := 0
@@ -121,6 +88,66 @@ func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
 	return err
 }
 
+// candidates adds the edits for the candidate start tags that begin in
+// d[start:stop], each read as far as d goes, and returns where the first
+// one that needs more bytes than d holds begins (stop when none does).
+func (s *sweeper) candidates(w *Writer, d []byte, start, stop int, eof bool) int {
+	for i := start; ; {
+		j := bytes.IndexByte(d[i:stop], '<')
+		if j < 0 {
+			return stop
+		}
+		k := i + j
+		if k+1 >= len(d) && !eof {
+			return k
+		}
+		i = k + 1
+		if k+1 >= len(d) || !isLetter(d[k+1]) {
+			continue
+		}
+		// Only an element that fetches needs its whole tag read.
+		n := nameEnd(d, k+1)
+		if n >= len(d) && !eof {
+			return k
+		}
+		if kinds[kindIn(d, k+1, n)].urlAttrs == nil {
+			continue
+		}
+		if !parseTag(d[k:], &s.t) {
+			if !eof && len(d)-k < MaxTag {
+				return k
+			}
+			continue
+		}
+		s.gate(w, d[k:k+s.t.length], k)
+	}
+}
+
+// sweepSpan neutralises, in the comment or CDATA text b[start:stop] read
+// inside foreign content, every candidate fetching start tag (see
+// sweeper): the tree builder reads such text as text, but Chromium's
+// preload scanner, which follows foreign content with a cruder model,
+// may read it as markup and fetch ahead of the parser. It writes b up to
+// the first candidate that needs more bytes, and returns where that is
+// (stop when none does); with hold set, it writes nothing unless all are
+// decided.
+func (w *Writer) sweepSpan(b []byte, start, stop int, eof, hold bool, flush func(int)) int {
+	s := &w.spans
+	s.edits = s.edits[:0]
+	undecided := s.candidates(w, b, start, stop, eof || w.final)
+	if hold && undecided < stop {
+		return undecided
+	}
+	for _, e := range s.edits {
+		if e.at >= undecided {
+			break
+		}
+		flush(e.at)
+		w.write([]byte(e.text))
+	}
+	return undecided
+}
+
 // gate adds the edits that neutralise the candidate start tag tb at
 // carry[k] when it fetches from a processor not granted.
 func (s *sweeper) gate(w *Writer, tb []byte, k int) {
@@ -141,6 +168,9 @@ func (s *sweeper) gate(w *Writer, tb []byte, k int) {
 			continue
 		}
 		val := tb[a.valStart:a.valEnd]
+		if bytes.IndexByte(val, '&') >= 0 {
+			val = []byte(decode(val)) // a srcset's commas may be references
+		}
 		for _, cand := range bytes.Split(val, []byte(",")) {
 			if f := bytes.Fields(cand); len(f) > 0 {
 				if p := w.matchURL(f[0]); p >= 0 {
@@ -153,10 +183,7 @@ func (s *sweeper) gate(w *Writer, tb []byte, k int) {
 	if cats == 0 || w.pol.Granted.Has(cats) {
 		return
 	}
-	w.blockedCounts++
-	if w.pol.OnBlock != nil {
-		w.pol.OnBlock(procs[0])
-	}
+	w.blocked(procs)
 	ins := " data-consent-category=" + string(bytes.ReplaceAll([]byte(cats.String()), []byte(" "), []byte("&#32;"))) +
 		" data-consent-processor=" + w.pol.Catalog.Processors[procs[0]].ID
 	if kd == kScript {

@@ -91,6 +91,7 @@ type Writer struct {
 	// been searched for its end tag.
 	svgSearched int
 	sw          sweeper // examines every tag-shaped string once the page is suspect
+	spans       sweeper // edits for comments and CDATA inside foreign content
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil
@@ -128,7 +129,10 @@ type state struct {
 	// swallowStyleEnd: a held style sheet went out as a <script>; its
 	// </style> end tag is written as </script>.
 	swallowStyleEnd bool
-	sig             catalog.SigState
+	// sweepComment: the comment being read began inside foreign content,
+	// where its text is swept (sweepSpan).
+	sweepComment bool
+	sig          catalog.SigState
 
 	// Document structure (tree.go).
 	document     bool // a whole document: Policy.Document, or saw a doctype, <html>, <head> or <body>
@@ -163,7 +167,7 @@ type state struct {
 // blocked elements does not count.
 func (s *state) sameAs(o *state) bool {
 	if s.mode != o.mode || s.rawName != o.rawName || s.escState != o.escState ||
-		s.swallowStyleEnd != o.swallowStyleEnd || s.document != o.document ||
+		s.swallowStyleEnd != o.swallowStyleEnd || s.sweepComment != o.sweepComment || s.document != o.document ||
 		s.headPending != o.headPending || s.headInjected != o.headInjected ||
 		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
 		s.phase != o.phase || s.scriptInert != o.scriptInert || s.off != o.off || s.offName != o.offName || !bytes.Equal(s.offTail, o.offTail) || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
@@ -206,9 +210,10 @@ func NewWriter(out io.Writer, pol *Policy) *Writer {
 // Reset lets a Writer be reused for another page.
 func (w *Writer) Reset(out io.Writer, pol *Policy) {
 	carry, scratch, attrs, matched, fst, fnames, held := w.carry[:0], w.scratch[:0], w.t.attrs[:0], w.sig.Matched[:0], w.fst[:0], w.fnames[:0], w.heldTag.attrs[:0]
-	sw := w.sw
+	sw, spans := w.sw, w.spans
 	sw.reset()
-	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch, sw: sw}
+	spans.reset()
+	*w = Writer{out: out, pol: pol, carry: carry, scratch: scratch, sw: sw, spans: spans}
 	w.fst, w.fnames, w.t.attrs, w.sig.Matched, w.heldTag.attrs = fst, fnames, attrs, matched, held
 	w.document = pol != nil && pol.Document
 }
@@ -525,12 +530,23 @@ func (w *Writer) scan(b []byte, eof bool) int {
 
 		case modeComment:
 			end := w.commentEnd(b, i)
+			if w.sweepComment {
+				stop := end
+				if end < 0 {
+					stop = max(i, len(b)-len("</noscript"))
+				}
+				if u := w.sweepSpan(b, i, stop, eof, false, flush); u < stop {
+					flush(u)
+					return u
+				}
+			}
 			if end < 0 {
 				// Keep the last bytes: a terminator may straddle writes.
 				keep := max(i, len(b)-len("</noscript"))
 				flush(keep)
 				return keep
 			}
+			w.sweepComment = false
 			w.mode = modeData
 			i = end
 			w.cutShort(end, flush)
@@ -598,6 +614,14 @@ func (w *Writer) scan(b []byte, eof bool) int {
 				if !ok {
 					flush(k)
 					return k
+				}
+				if w.mode == modeComment {
+					w.sweepComment = len(w.fst) > 0 && !w.suspicious
+				} else if len(w.fst) > 0 && !w.suspicious && w.cdataOK() && bytes.HasPrefix(b[k:], []byte("<![CDATA[")) {
+					if u := w.sweepSpan(b, k+9, next, eof, true, flush); u < next {
+						flush(k)
+						return k
+					}
 				}
 				i = next
 			case c == '?':
@@ -714,9 +738,13 @@ func plainTag(b []byte, k int) int {
 	if n >= len(b) {
 		return 0
 	}
-	switch kindIn(b, i, n) {
+	switch kd := kindIn(b, i, n); kd {
 	case kOther, kBreakout, kIntegration:
 		if e := skipTag(b, n); e > 0 {
+			return e
+		}
+	case kTable, kCell, kAnchor:
+		if e := skipTag(b, n); e > 0 && !containsFold(b[n:e], kinds[kd].rare) {
 			return e
 		}
 	}
@@ -937,7 +965,19 @@ func hexVal(c byte) int {
 	return -1
 }
 
-// indexFold is bytes.Index for a lower-case ASCII needle, ignoring case.
+// containsFold reports whether b holds needle, a lower-case name, in any
+// case.
+func containsFold(b []byte, needle string) bool {
+	for i := 0; i+len(needle) <= len(b); i++ {
+		if b[i]|0x20 == needle[0] && equalFoldASCII(b[i:i+len(needle)], needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// indexFold is bytes.Index for a lower-case ASCII needle, ignoring case;
+// needle's first byte is not a letter ('<').
 func indexFold(b []byte, needle string) int {
 	first := needle[0]
 	for i := 0; i+len(needle) <= len(b); {

@@ -4,14 +4,16 @@
 // so its guards are in place before any page script (and before Google Tag
 // Manager) runs. /*RULES*/ is replaced at start-up by the catalog's URL
 // rules: [[host, pathPrefix, categoryBits], ...] and the necessary hosts;
-// /*FETCHING*/, /*SRCSET*/ and /*MOVED*/ by the table of elements that
+// /*FETCHING*/ and /*SRCSET*/ by the table of elements that
 // fetch URLs (package fetching), the one the rewriter and scan use.
 (function () {
   "use strict";
   var d = document, w = window;
   var me = d.currentScript;
   var cfg = me ? me.dataset : {};
-  var P = cfg.prefix || "/_consent/";
+  // Absolute: a page's <base href> must not send the visitor's choice
+  // elsewhere.
+  var P = new URL(cfg.prefix || "/_consent/", location.href).href;
   var lang = cfg.lang || d.documentElement.lang || "kk";
   // R: [[functional], [analytics], [marketing], [necessary]] patterns,
   // "host" or "host/path-prefix".
@@ -137,11 +139,15 @@
   // link.imageSrcset, named otherwise); SEL, built on the way, finds an
   // element with any of the attributes in a tree (xlink:href in any
   // namespace).
-  var SEL = [];
+  // MOVED, built on the way too: every attribute the rewriter or the guard
+  // may have renamed data-<name>.
+  var SEL = [], MOVED = ["type"];
   for (var t in FETCH) FETCH[t].forEach(function (a) {
     setter(d.createElement(t), a, function (o, el, v) { park(el, a, v) || o.call(el, v); });
-    var sel = "[" + a.replace("xlink:", "*|") + "]";
-    if (SEL.indexOf(sel) < 0) SEL.push(sel);
+    if (MOVED.indexOf(a) < 0) {
+      MOVED.push(a);
+      SEL.push("[" + a.replace("xlink:", "*|") + "]");
+    }
   });
   SEL = SEL.join();
   Element.prototype.setAttribute = function (n, v) {
@@ -230,7 +236,6 @@
   XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
 
   // Bringing neutralised elements back.
-  var MOVED = /*MOVED*/[];
   function restore(el) {
     MOVED.forEach(function (a) {
       if (el.hasAttribute("data-" + a)) {
