@@ -61,6 +61,8 @@ func TestBannerPlacement(t *testing.T) {
 		{"explicit body",
 			`<html><head></head><body class=x><div>`,
 			`<html><head><!--HEAD--></head><body class=x><b data-consent-banner></b><div>`},
+		{"utf-8 byte order mark", "\xef\xbb\xbf<!doctype html><html><head><title>x</title></head><body><p>x",
+			"\xef\xbb\xbf<!doctype html><html><head><!--HEAD--><title>x</title></head><body><b data-consent-banner></b><p>x"},
 	}
 	for _, c := range cases {
 		for _, chunk := range []int{1, 2, 3, 7, 1 << 20} {

@@ -129,6 +129,9 @@ type state struct {
 	// swallowStyleEnd: a held style sheet went out as a <script>; its
 	// </style> end tag is written as </script>.
 	swallowStyleEnd bool
+	// bomDone: the start of the page, where a byte order mark may be, is
+	// behind.
+	bomDone bool
 	// sweepComment: the comment being read began inside foreign content,
 	// where its text is swept (sweepSpan).
 	sweepComment bool
@@ -167,7 +170,7 @@ type state struct {
 // blocked elements does not count.
 func (s *state) sameAs(o *state) bool {
 	if s.mode != o.mode || s.rawName != o.rawName || s.escState != o.escState ||
-		s.swallowStyleEnd != o.swallowStyleEnd || s.sweepComment != o.sweepComment || s.document != o.document ||
+		s.swallowStyleEnd != o.swallowStyleEnd || s.sweepComment != o.sweepComment || s.bomDone != o.bomDone || s.document != o.document ||
 		s.headPending != o.headPending || s.headInjected != o.headInjected ||
 		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
 		s.phase != o.phase || s.scriptInert != o.scriptInert || s.off != o.off || s.offName != o.offName || !bytes.Equal(s.offTail, o.offTail) || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
@@ -574,6 +577,19 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			w.cutShort(next, flush)
 
 		case modeData:
+			if !w.bomDone {
+				// A UTF-8 byte order mark is no text: the browser's decoder
+				// takes it off before the parser sees anything.
+				if len(b)-i < 3 && !eof && bytes.HasPrefix([]byte("\xef\xbb\xbf"), b[i:]) {
+					flush(i)
+					return i
+				}
+				w.bomDone = true
+				if bytes.HasPrefix(b[i:], []byte("\xef\xbb\xbf")) {
+					i += 3
+					break
+				}
+			}
 			j := bytes.IndexByte(b[i:], '<')
 			if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
 				end := len(b)
