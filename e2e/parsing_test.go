@@ -56,11 +56,6 @@ import (
 // The origin writes each page in 16-byte flushed pieces, so the rewriter
 // sees it in many reads. Pages load in several tabs of one Chromium.
 func TestParsingInChromium(t *testing.T) {
-	// A separate command while it still finds leaks (listed in the
-	// README's Conformance section): KELISIM_CHROMIUM_PARSING=1.
-	if os.Getenv("KELISIM_CHROMIUM_PARSING") == "" {
-		t.Skip("set KELISIM_CHROMIUM_PARSING=1 to run real Chromium over html5lib-tests and the adversarial pages")
-	}
 	requireChromium(t)
 	started := time.Now()
 	cat := builtinCatalog(t)
