@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/transform"
 )
 
 // canDecode reports whether an origin's Content-Encoding can be undone.
@@ -98,3 +101,105 @@ func (d *decoder) Abort() {
 }
 
 var errAborted = fmt.Errorf("response abandoned")
+
+// inbound undoes, in order, what stands between the origin's bytes and
+// the markup the rewriter reads: its content codings (the last applied
+// undone first) and a charset that is not ASCII-compatible (decoded to
+// UTF-8, as the page is then served).
+type inbound struct {
+	w    io.Writer      // where body bytes go: the outermost stage
+	decs []*decoder     // outermost first
+	tr   io.WriteCloser // the charset decoder, before the rewriter
+}
+
+func newInbound(codings []string, charset encoding.Encoding, dst io.Writer) *inbound {
+	in := &inbound{}
+	if charset != nil {
+		in.tr = transform.NewWriter(dst, charset.NewDecoder())
+		dst = in.tr
+	}
+	// codings[0] was applied first, so it is undone last: built from the
+	// inside out, the first decoder built is the innermost.
+	for _, c := range codings {
+		d := newDecoder(c, dst)
+		in.decs = append([]*decoder{d}, in.decs...)
+		dst = d
+	}
+	in.w = dst
+	return in
+}
+
+func (in *inbound) Write(p []byte) (int, error) { return in.w.Write(p) }
+
+// async reports whether bytes written may still be on their way to the
+// rewriter (a decoder's goroutine holds them): a flush cannot reach them.
+func (in *inbound) async() bool { return len(in.decs) > 0 }
+
+// Close ends the body and waits until the rewriter has had all of it.
+func (in *inbound) Close() error {
+	var err error
+	for _, d := range in.decs {
+		if derr := d.Close(); err == nil {
+			err = derr
+		}
+	}
+	if in.tr != nil {
+		if terr := in.tr.Close(); err == nil {
+			err = terr
+		}
+	}
+	return err
+}
+
+// Abort stops the decoders of an abandoned response.
+func (in *inbound) Abort() {
+	for _, d := range in.decs {
+		d.Abort()
+	}
+}
+
+// peekDecoded returns up to limit bytes of what head, the start of a body
+// with the given content codings, decodes to: what the decisions on the
+// first bytes read. A cut-off stream decodes as far as it goes.
+func peekDecoded(codings []string, head []byte, limit int) []byte {
+	for i := len(codings) - 1; i >= 0; i-- {
+		var r io.Reader
+		src := bytes.NewReader(head)
+		switch codings[i] {
+		case "gzip", "x-gzip":
+			zr, err := gzip.NewReader(src)
+			if err != nil {
+				return nil
+			}
+			r = zr
+		case "deflate":
+			if len(head) >= 2 && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
+				zr, err := zlib.NewReader(src)
+				if err != nil {
+					return nil
+				}
+				r = zr
+			} else {
+				r = flate.NewReader(src)
+			}
+		case "br":
+			r = brotli.NewReader(src)
+		case "zstd":
+			zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1))
+			if err != nil {
+				return nil
+			}
+			defer zr.Close()
+			r = zr
+		default:
+			return nil
+		}
+		// Inner stages need more than limit bytes of an outer one.
+		out, _ := io.ReadAll(io.LimitReader(r, int64(limit)*64))
+		head = out
+	}
+	if len(head) > limit {
+		head = head[:limit]
+	}
+	return head
+}

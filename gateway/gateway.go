@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kelisim/kelisim/banner"
@@ -85,7 +87,27 @@ type Gateway struct {
 	log        *slog.Logger
 	metrics    Metrics
 	limiter    *limiter
-	memo       *memo // nil: no replay
+	memo       *memo    // nil: no replay
+	warned     sync.Map // warnOnce keys already logged
+	nWarned    atomic.Int32
+}
+
+// warnOnce logs msg once per key for the life of the gateway: an origin
+// that sends what the gateway cannot read does so on every response, and
+// one line says it (a bounded number of keys: the rest are not logged).
+func (g *Gateway) warnOnce(key, msg string, args ...any) {
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] == "reason" {
+			key += "|" + fmt.Sprint(args[i+1])
+		}
+	}
+	if g.nWarned.Load() >= 64 {
+		return
+	}
+	if _, seen := g.warned.LoadOrStore(key, true); !seen {
+		g.nWarned.Add(1)
+		g.log.Warn(msg, args...)
+	}
 }
 
 // New checks cfg and returns a Gateway.

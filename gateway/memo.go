@@ -24,6 +24,7 @@ type memoKey struct {
 	explicit  bool // the visitor chose lang (it beats the page's)
 	ascii     bool // injected text as character references
 	document  bool // a navigation (rewrite.Policy.Document)
+	charset   string
 }
 
 // memo keeps the most recently used recordings within a byte budget.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/kelisim/kelisim/cookies"
 	"github.com/kelisim/kelisim/rewrite"
+	"golang.org/x/text/encoding"
 )
 
 // responseWriter filters Set-Cookie on every response and streams HTML
@@ -23,13 +23,15 @@ type responseWriter struct {
 	dropped []string // tracker cookie names removed from the request
 	page    bool     // the request is a page load (wantsHTML)
 
-	status      int    // held until decided, when Content-Type is missing
-	sniffBuf    []byte // first bytes of an untyped response, up to 512
+	status      int    // held until decided on the first bytes (decide)
+	sniffBuf    []byte // first bytes of a held response, up to sniffLen
 	wroteHeader bool   // the header has gone to the client
+	optOut      bool   // the handler behind set OptOutHeader: off
+	refused     bool   // answered 502 in its place; the body is dropped
 	rw          *rewrite.Writer
 	memoKey     *memoKey // set when the page may be replayed
 	recording   bool     // the page is being recorded under memoKey
-	dec         *decoder
+	in          *inbound // undoes content codings and charset before rw
 	sink        *sink
 }
 
@@ -63,9 +65,15 @@ func (w *responseWriter) WriteHeader(code int) {
 		// on every image and script of the page.
 		cookies.Expire(h, w.r.Host, w.dropped)
 	}
-	if h.Get("Content-Type") == "" && bodyAllowed(w.r, code) {
-		w.status = code // decide on the first bytes
-		return
+	if bodyAllowed(w.r, code) && !w.optedOut() {
+		if mt, ok := contentType(h); sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {
+			// A document, or what may be one: how the browser reads it
+			// depends on its first bytes too (sniffing, byte order mark,
+			// <meta charset>). Decided on the first 1024 bytes, the first
+			// flush or the end, whichever comes first.
+			w.status = code
+			return
+		}
 	}
 	w.decide(code, nil)
 }
@@ -74,32 +82,141 @@ func bodyAllowed(r *http.Request, code int) bool {
 	return r.Method != http.MethodHead && code != http.StatusNoContent && code != http.StatusNotModified
 }
 
-// decide picks pass-through or rewriting and sends the header.
-func (w *responseWriter) decide(code int, sniff []byte) {
+// optedOut reports (once: it removes the header) whether the handler
+// behind asked for this response to pass unrewritten (OptOutHeader).
+func (w *responseWriter) optedOut() bool {
+	h := w.Header()
+	if v := h.Get(OptOutHeader); v != "" {
+		h.Del(OptOutHeader)
+		w.optOut = strings.EqualFold(v, "off")
+	}
+	return w.optOut
+}
+
+// sniffLen is how much of the body the decision reads: the window of the
+// <meta charset> prescan, more than MIME sniffing's 512 bytes.
+const sniffLen = 1024
+
+// decide picks pass-through, rewriting or refusal and sends the header.
+// head is the start of the body (nil when the decision needs none).
+func (w *responseWriter) decide(code int, head []byte) {
 	w.status = 0
 	w.wroteHeader = true
 	h := w.Header()
-	if sniff != nil && h.Get("Content-Type") == "" {
-		ct := http.DetectContentType(sniff)
-		if strings.HasPrefix(ct, "text/html") {
-			// Sniffing cannot know the charset: leave it to the page's
-			// <meta charset> rather than claim UTF-8.
-			ct = "text/html"
+	mt, ok := contentType(h)
+	kind := docOther
+	// A part the browser asked for (a resumed download, media) is no
+	// document it renders.
+	asked := w.r.Header.Get("Range") != "" && (code == http.StatusPartialContent || h.Get("Content-Range") != "")
+	if bodyAllowed(w.r, code) && !w.optedOut() && !asked {
+		kind = kindOf(mt, ok, head)
+	}
+	if kind == docXML && !rendersDocument(w.r) {
+		// An SVG as an <img>, a feed fetched by a script: XML no
+		// document is built from, which loads nothing (and, rewritten,
+		// would lose its shared caching).
+		kind = docOther
+	}
+	if kind == docOther {
+		if head != nil && sniffable(mt, ok) && h.Get("Content-Type") == "" {
+			h.Set("Content-Type", http.DetectContentType(head))
 		}
-		h.Set("Content-Type", ct)
+		if w.r.Method == http.MethodHead && ok && kindOf(mt, ok, nil) == docHTML {
+			// HEAD answers with the headers the GET would have.
+			varyByConsent(h)
+		}
+		w.ResponseWriter.WriteHeader(code)
+		return
 	}
-	if w.rewritable(code) {
-		w.startRewrite()
-	} else if w.r.Method == http.MethodHead && isHTML(h) {
-		// HEAD answers with the headers the GET would have.
-		varyByConsent(h)
+	if sniffable(mt, ok) {
+		mt = mediaType{essence: "text/html"}
+		if kind == docXML {
+			mt.essence = "text/xml"
+		}
 	}
+	if why := w.unreadable(code, kind); why != "" {
+		w.refuse(why)
+		return
+	}
+	enc := decideEncoding(mt, kind, head)
+	// One Content-Type, as the gateway read it: a second header, a
+	// parameter a stricter parser drops, an encoding the browser would
+	// guess otherwise — none is left to read differently.
+	ct := mt.essence
+	switch {
+	case enc.transcode:
+		ct += "; charset=utf-8"
+	case enc.pin || hasParam(mt, "charset"):
+		ct += "; charset=" + enc.name
+	}
+	h.Del("Content-Type")
+	h.Set("Content-Type", ct)
+	w.startRewrite(kind, enc)
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func isHTML(h http.Header) bool {
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	return err == nil && mt == "text/html"
+// rendersDocument reports whether the response to r may become a
+// document: a page, a frame, an <object> or <embed> (or a client that
+// does not say).
+func rendersDocument(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "", "document", "iframe", "frame", "object", "embed":
+		return true
+	}
+	return false
+}
+
+func hasParam(mt mediaType, name string) bool {
+	_, ok := mt.param(name)
+	return ok
+}
+
+// unreadable says why the document cannot be read as the browser will
+// read it, or "".
+func (w *responseWriter) unreadable(code int, kind docKind) string {
+	h := w.Header()
+	// Browsers render the body of a range response nobody asked for as
+	// the whole document: so does the gateway.
+	h.Del("Content-Range")
+	for _, c := range contentCodings(h) {
+		if !canDecode(c) {
+			return "content encoding " + c + " cannot be undone"
+		}
+	}
+	return ""
+}
+
+// contentCodings lists the Content-Encoding codings in the order they
+// were applied, identity left out.
+func contentCodings(h http.Header) []string {
+	var out []string
+	for _, line := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(line, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// refuse answers 502 in place of a document the gateway cannot read: the
+// browser might render it, with every tracker in it, unrewritten. The
+// origin's body is dropped.
+func (w *responseWriter) refuse(why string) {
+	w.refused = true
+	w.g.warnOnce("refused", "a document the gateway cannot read was refused (502); configure the origin to send it plainly",
+		"reason", why, "path", w.r.URL.Path)
+	h := w.Header()
+	for k := range h {
+		if k != "Vary" && k != "Set-Cookie" && k != "Cache-Control" {
+			delete(h, k)
+		}
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
+	w.ResponseWriter.Write([]byte("502 Bad Gateway: the consent gateway cannot read this page (" + why + ").\n"))
 }
 
 // varyByConsent fixes the headers of a page whose body the gateway
@@ -124,37 +241,10 @@ func varyByConsent(h http.Header) {
 // nothing third-party.
 const OptOutHeader = "Kelisim-Rewrite"
 
-func (w *responseWriter) rewritable(code int) bool {
-	h := w.Header()
-	if h.Get(OptOutHeader) != "" {
-		off := strings.EqualFold(h.Get(OptOutHeader), "off")
-		h.Del(OptOutHeader)
-		if off {
-			return false
-		}
-	}
-	if !bodyAllowed(w.r, code) || code == http.StatusPartialContent {
-		return false
-	}
-	if h.Get("Content-Range") != "" {
-		return false
-	}
-	if !isHTML(h) {
-		return false
-	}
-	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" && !canDecode(enc) {
-		w.g.log.Error("cannot rewrite HTML in this content encoding; trackers on this page are NOT blocked — configure the origin to honour Accept-Encoding: identity",
-			"encoding", enc, "path", w.r.URL.Path)
-		return false
-	}
-	return true
-}
-
-func (w *responseWriter) startRewrite() {
+func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 	g, v, h := w.g, w.v, w.Header()
 	granted := v.granted()
-	_, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	ascii := !strings.EqualFold(params["charset"], "utf-8")
+	ascii := enc.name != "utf-8" && !enc.transcode
 	ret := w.r.URL.RequestURI()
 	nonce := cspNonce(h)
 	// The banner speaks the page's language when it has one of ours,
@@ -188,12 +278,17 @@ func (w *responseWriter) startRewrite() {
 			g.log.Warn(msg, "path", w.r.URL.Path)
 		},
 	}
+	if kind == docXML {
+		// Read by XML's rules, neutralised, and left without a banner
+		// (rewrite/xml.go).
+		pol.XML, pol.Document, pol.Inject, pol.Placeholder = true, false, nil, nil
+	}
 	varyByConsent(h)
 	w.sink = newSink(w.ResponseWriter)
 	w.rw = writers.Get().(*rewrite.Writer)
 	w.rw.Reset(w.sink, pol)
-	if g.memo != nil && w.r.Method == http.MethodGet {
-		key := &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii, document: document}
+	if g.memo != nil && w.r.Method == http.MethodGet && kind == docHTML {
+		key := &memoKey{host: w.r.Host, uri: ret, granted: granted, lang: v.language(g, w.r), explicit: v.explicit, ascii: ascii, document: document, charset: enc.name}
 		w.memoKey = key
 		// A recording slot is taken only when the page turns out to need
 		// recording (not for a replay that matches to the end).
@@ -203,9 +298,13 @@ func (w *responseWriter) startRewrite() {
 		})
 		w.rw.Replay(g.memo.get(*key))
 	}
-	if enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc != "" && enc != "identity" {
+	if codings := contentCodings(h); len(codings) > 0 || enc.transcode {
 		h.Del("Content-Encoding")
-		w.dec = newDecoder(enc, w.rw)
+		var tr encoding.Encoding
+		if enc.transcode {
+			tr = enc.enc
+		}
+		w.in = newInbound(codings, tr, w.rw)
 	}
 	g.metrics.PageRewritten()
 }
@@ -218,15 +317,15 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			code = w.status
 		}
 		if !w.wroteHeader {
-			// Sniff like net/http does, on the first 512 bytes — not on a
-			// first write that may hold a single newline.
-			if len(w.sniffBuf)+len(p) < 512 {
+			// Decide on sniffLen bytes — not on a first write that may
+			// hold a single newline.
+			if len(w.sniffBuf)+len(p) < sniffLen {
 				w.sniffBuf = append(w.sniffBuf, p...)
 				return len(p), nil
 			}
 			buf := append(w.sniffBuf, p...)
 			w.sniffBuf = nil
-			w.decide(code, buf)
+			w.decideOn(code, buf)
 			if _, err := w.writeBody(buf); err != nil {
 				return 0, err
 			}
@@ -236,10 +335,22 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
+// decideOn decides on buf, the start of the body as the origin sent it:
+// what a browser reads is that start once content codings are undone.
+func (w *responseWriter) decideOn(code int, buf []byte) {
+	head := buf
+	if codings := contentCodings(w.Header()); len(codings) > 0 {
+		head = peekDecoded(codings, buf, sniffLen)
+	}
+	w.decide(code, head)
+}
+
 func (w *responseWriter) writeBody(p []byte) (int, error) {
 	switch {
-	case w.dec != nil:
-		return w.dec.Write(p)
+	case w.refused:
+		return len(p), nil
+	case w.in != nil:
+		return w.in.Write(p)
 	case w.rw != nil:
 		// Output collects in the sink's 64 KiB buffer: the client gets
 		// full chunks, not one per run between rewritten tags. Upstream
@@ -257,11 +368,26 @@ func (w *responseWriter) writeBody(p []byte) (int, error) {
 // Flush writes through what the rewriter has decided and flushes.
 func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
-		// Without a Content-Type the decision waits for the first bytes
-		// to sniff; a flush before them has nothing to send anyway.
+		if w.status == 0 {
+			return
+		}
+		if mt, ok := contentType(w.Header()); sniffable(mt, ok) {
+			// Sniffing waits for its bytes whatever the flushes, as the
+			// browser's does.
+			return
+		}
+		// A streaming page: decide on what has come, not wait for more.
+		buf := w.sniffBuf
+		w.sniffBuf = nil
+		w.decideOn(w.status, buf)
+		if len(buf) > 0 {
+			w.writeBody(buf)
+		}
+	}
+	if w.refused {
 		return
 	}
-	if w.rw != nil && w.dec == nil {
+	if w.rw != nil && (w.in == nil || !w.in.async()) {
 		w.rw.Flush()
 	}
 	if w.sink != nil {
@@ -274,9 +400,9 @@ func (w *responseWriter) Flush() {
 // release returns pooled buffers and, if the response was abandoned with a
 // decoder still running, stops it. Safe to call more than once.
 func (w *responseWriter) release() {
-	if w.dec != nil {
-		w.dec.Abort()
-		w.dec = nil
+	if w.in != nil {
+		w.in.Abort()
+		w.in = nil
 	}
 	if w.rw != nil {
 		w.rw.Reset(nil, nil)
@@ -302,15 +428,15 @@ func (w *responseWriter) finish() error {
 		if buf == nil {
 			buf = []byte{}
 		}
-		w.decide(w.status, buf)
+		w.decideOn(w.status, buf)
 		if len(buf) > 0 {
 			w.writeBody(buf)
 		}
 	}
 	var err error
-	if w.dec != nil {
-		err = w.dec.Close()
-		w.dec = nil
+	if w.in != nil {
+		err = w.in.Close()
+		w.in = nil
 	}
 	if w.rw != nil {
 		if cerr := w.rw.Close(); err == nil {

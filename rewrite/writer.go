@@ -57,6 +57,9 @@ type Policy struct {
 	OnBlock func(proc int)
 	// OnWarn, if set, is told about input the rewriter could not examine.
 	OnWarn func(msg string)
+	// XML reads the input as an XML document (xml.go), with no
+	// injections.
+	XML bool
 }
 
 type mode uint8
@@ -508,6 +511,9 @@ func (w *Writer) warn(msg string) {
 // decide and returns the offset of the first byte it could not process.
 // With eof set, nothing more will come.
 func (w *Writer) scan(b []byte, eof bool) int {
+	if w.pol.XML {
+		return w.scanXML(b, eof)
+	}
 	i, from := 0, 0 // i: scan position; from: first byte not yet written
 	flush := func(to int) {
 		w.write(b[from:to])
