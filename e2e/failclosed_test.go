@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// failClosedCase is a response that a stricter reading than Chromium's
+// took for something else than the page Chromium renders.
+type failClosedCase struct {
+	name   string
+	header [][2]string
+	code   int
+	body   []byte
+	// refused: the gateway cannot read it and answers 502 (nothing of it
+	// reaches the browser, granted or not).
+	refused bool
+}
+
+func failClosedCases() []failClosedCase {
+	const tracker = `<script src="https://mc.yandex.ru/metrika/tag.js"></script><img src="https://mc.yandex.ru/watch/fc" alt="">`
+	page := `<!doctype html><html><head><meta charset="utf-8"><title>fc</title></head><body><h1>Page</h1>` + tracker + `</body></html>`
+	le := func(s string, bom bool) []byte {
+		var b []byte
+		if bom {
+			b = append(b, 0xff, 0xfe)
+		}
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(u), byte(u>>8))
+		}
+		return b
+	}
+	gz := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	html := [2]string{"Content-Type", "text/html"}
+	return []failClosedCase{
+		{name: "utf16-bom-under-utf8", header: [][2]string{{"Content-Type", "text/html; charset=utf-8"}}, body: le(page, true)},
+		{name: "utf16-by-header", header: [][2]string{{"Content-Type", "text/html; charset=utf-16"}}, body: le(page, false)},
+		{name: "iso-2022-jp-escapes", header: [][2]string{html}, body: []byte(`<!doctype html><meta charset="iso-2022-jp"><title>fc</title><h1>Page</h1>` +
+			"<scr\x1b(Bipt src=\"https://mc.yan\x1b(Bdex.ru/metrika/tag.js\"></script><i\x1b(Bmg src=\"https://mc.yandex.ru/watch/fc\">")},
+		{name: "two-content-types", header: [][2]string{{"Content-Type", "text/plain"}, html}, body: []byte(page)},
+		{name: "double-semicolon", header: [][2]string{{"Content-Type", "text/html;;charset=utf-8"}}, body: []byte(page)},
+		{name: "content-range-on-200", header: [][2]string{html, {"Content-Range", "bytes 0-9/10"}}, body: []byte(page)},
+		{name: "gzip-twice", header: [][2]string{html, {"Content-Encoding", "gzip, gzip"}}, body: gz(gz([]byte(page)))},
+		{name: "untyped-gzip", header: [][2]string{{"Content-Encoding", "gzip"}}, body: gz([]byte(page))},
+		{name: "tagless", header: [][2]string{html}, body: []byte("Hello " + tracker)},
+		{name: "xhtml", header: [][2]string{{"Content-Type", "application/xhtml+xml"}}, body: []byte(`<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>fc</title></head><body><h1>Page</h1><script src="https://mc.yandex.ru/metrika/tag.js"></script><img src="https://mc.yandex.ru/watch/fc" alt=""/></body></html>`)},
+		{name: "svg-document", header: [][2]string{{"Content-Type", "image/svg+xml"}}, body: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="https://mc.yandex.ru/watch/fc" width="10" height="10"/></svg>`)},
+		{name: "untyped-xml", body: []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="https://mc.yandex.ru/watch/fc" width="10" height="10"/></svg>`)},
+		{name: "unknown-encoding", header: [][2]string{html, {"Content-Encoding", "dcb"}}, body: []byte(page), refused: true},
+	}
+}
+
+// TestFailClosedInChromium: each response class that a stricter reading
+// than Chromium's would pass unexamined, served by a real origin through
+// the real gateway to real Chromium. Before consent and after reject-all
+// Chromium requests nothing from a processor; after accept-all the same
+// tracker loads (the page was rewritten, not broken) — except where the
+// gateway refuses the response, which then never reaches the browser. Each
+// page also loads straight from the origin, where it must request the
+// tracker (the test's teeth).
+func TestFailClosedInChromium(t *testing.T) {
+	cat := builtinCatalog(t)
+	cases := failClosedCases()
+	byPath := map[string]failClosedCase{}
+	for _, c := range cases {
+		byPath["/"+c.name] = c
+	}
+	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/start" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, "<!doctype html><title>start</title><p>start")
+			return
+		}
+		c, ok := byPath[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h["Content-Type"] = nil // no sniffing by net/http
+		for _, kv := range c.header {
+			h.Add(kv[0], kv[1])
+		}
+		code := c.code
+		if code == 0 {
+			code = 200
+		}
+		w.WriteHeader(code)
+		w.Write(c.body)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go origin.Serve(ln)
+	t.Cleanup(func() { origin.Close() })
+	originURL := "http://" + ln.Addr().String()
+	gp := freePort(t)
+	gw := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\tencode\n\tconsent\n\treverse_proxy %s\n}\n", gp, ln.Addr().String())
+	startGateway(t, cf, "", gw+"/start")
+
+	b := newBrowser(t, true)
+	load := func(u string) []string {
+		b.reset()
+		b.run(chromedp.Navigate(u), chromedp.Sleep(600*time.Millisecond))
+		return b.processorRequests(cat)
+	}
+	decide := func(action string) {
+		b.run(chromedp.Navigate(gw+"/start"), chromedp.Sleep(200*time.Millisecond))
+		var status float64
+		b.run(chromedp.Evaluate(`fetch('/_consent/consent', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({action: '`+action+`', categories: [], lang: 'en'})}).then(r => r.status)`,
+			&status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if status != 200 {
+			t.Fatalf("%s: consent POST answered %v", action, status)
+		}
+	}
+	for _, c := range cases {
+		if reqs := load(originURL + "/" + c.name); len(reqs) == 0 && !c.refused {
+			t.Errorf("%s: straight from the origin Chromium requested no tracker: the case tests nothing", c.name)
+		}
+	}
+	b.run(network.ClearBrowserCookies())
+	for _, c := range cases {
+		if reqs := load(gw + "/" + c.name); len(reqs) > 0 {
+			t.Errorf("%s, before consent: Chromium requested %v", c.name, reqs)
+		}
+	}
+	decide("reject-all")
+	for _, c := range cases {
+		if reqs := load(gw + "/" + c.name); len(reqs) > 0 {
+			t.Errorf("%s, after reject-all: Chromium requested %v", c.name, reqs)
+		}
+	}
+	decide("accept-all")
+	for _, c := range cases {
+		reqs := load(gw + "/" + c.name)
+		switch {
+		case c.refused && len(reqs) > 0:
+			t.Errorf("%s, refused, after accept-all: Chromium requested %v", c.name, reqs)
+		case !c.refused && !strings.Contains(strings.Join(reqs, " "), "mc.yandex.ru"):
+			t.Errorf("%s, after accept-all: the tracker did not load (%v): the page was broken, not rewritten", c.name, reqs)
+		}
+	}
+}
