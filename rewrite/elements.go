@@ -463,20 +463,29 @@ func isCSS(t *tag, tb []byte) bool {
 func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 	start := w.heldScan
 	end, ok := w.rawEnd(b, start, eof)
-	w.pol.Catalog.ScanInline(&w.sig, b[start:end])
+	// Judged on its first MaxHeldScript bytes, however the page came in
+	// writes: a loader found there blocks it; with none found, a longer
+	// one — what cannot be read — is not run either: it waits for
+	// consent to every category.
+	limit := w.heldStart + w.heldTag.length + MaxHeldScript
+	if scanEnd := min(end, limit); scanEnd > start {
+		w.pol.Catalog.ScanInline(&w.sig, b[start:scanEnd])
+	}
 	w.heldScan = end
-	if !ok && !eof {
-		if end-w.heldStart <= MaxHeldScript {
-			return false, w.heldStart
-		}
-		// Decided on what was read: a loader found in the first 512 KiB
-		// still blocks it; past that point nothing is looked for.
-		w.warn("inline " + w.rawName + " longer than 512 KiB: trackers looked for in its first 512 KiB only")
+	unread := end > limit
+	if !ok && !eof && !unread {
+		return false, w.heldStart
 	}
 	tb := b[w.heldStart : w.heldStart+w.heldTag.length]
 	var cats catalog.Set
 	for _, p := range w.sig.Matched {
 		cats |= w.pol.Catalog.Category(p).Bit()
+	}
+	if unread && cats == 0 {
+		cats = catalog.All
+		w.warn("inline " + w.rawName + " longer than 512 KiB neutralised unread: it waits for consent to every category")
+	} else if unread {
+		w.warn("inline " + w.rawName + " longer than 512 KiB: judged on its first 512 KiB")
 	}
 	body := b[w.heldStart+w.heldTag.length : end]
 	if cats != 0 && !w.pol.Granted.Has(cats) {

@@ -280,9 +280,10 @@ func TestReplayFlushPatterns(t *testing.T) {
 
 // TestLongInlineScriptFailsClosed: an inline script longer than
 // MaxHeldScript is decided on its first 512 KiB — a loader found there
-// blocks it however the page is cut into writes — and a page that reached
-// the limit is not recorded (what a limit decides may depend on the
-// writes; a replay must never be more lenient than a rewrite).
+// blocks it, and one with no loader there waits for every category,
+// however the page is cut into writes — and a page that reached the
+// limit is not recorded (what a limit decides may depend on the writes; a
+// replay must never be more lenient than a rewrite).
 func TestLongInlineScriptFailsClosed(t *testing.T) {
 	c := builtin(t)
 	page := []byte(`<p>a</p><script>(function(){var s=document.createElement("script");s.src="https://mc.yandex.ru/metrika/tag.js"})();` +
@@ -296,6 +297,16 @@ func TestLongInlineScriptFailsClosed(t *testing.T) {
 		// reached and the page may be recorded.
 		if cut < len(page) && got.rec != nil {
 			t.Errorf("%d-byte writes: page past the held-script limit recorded", cut)
+		}
+	}
+	unread := []byte(`<p>a</p><script>` + strings.Repeat("//filler\n", 600<<10/9) + `var u="https://mc.yandex.ru/metrika/tag.js"</script><p>b</p>`)
+	short := []byte(`<p>a</p><script>` + strings.Repeat("//filler\n", 400<<10/9) + `</script><p>b</p>`)
+	for _, cut := range []int{len(unread), 32 << 10, 4096} {
+		if got := runPass(t, c, 0, "A", unread, pass{chunks: []int{cut}}); !bytes.Contains(got.out, []byte(`<script type="text/plain" data-consent-category="functional analytics marketing" data-consent-processor="">`)) {
+			t.Errorf("%d-byte writes: a script too long to read runs", cut)
+		}
+		if got := runPass(t, c, 0, "A", short, pass{chunks: []int{cut}}); !bytes.Equal(got.out, short) {
+			t.Errorf("%d-byte writes: a 400 KiB script without a loader changed", cut)
 		}
 	}
 }

@@ -71,6 +71,7 @@ const (
 	modeScript         // script data, waiting for </script>
 	modeHeld           // inline script held in carry until its end tag
 	modePlaintext      // <plaintext>: the rest is text
+	modeLongTag        // in a tag longer than MaxTag (longtag.go)
 )
 
 // Writer rewrites the HTML written to it and writes the result to an
@@ -93,8 +94,14 @@ type Writer struct {
 	// svgSearched is how much of a held SVG <script> (from its '<') has
 	// been searched for its end tag.
 	svgSearched int
-	sw          sweeper // examines every tag-shaped string once the page is suspect
-	spans       sweeper // edits for comments and CDATA inside foreign content
+	// A tag longer than MaxTag, streamed (longtag.go).
+	ltKind    kind
+	ltState   uint8
+	ltPending []byte
+	ltBlocks  bool
+
+	sw    sweeper // examines every tag-shaped string once the page is suspect
+	spans sweeper // edits for comments and CDATA inside foreign content
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil
@@ -537,6 +544,20 @@ func (w *Writer) scan(b []byte, eof bool) int {
 			flush(keep)
 			return keep
 
+		case modeLongTag:
+			next, done := w.longTag(b, i, flush)
+			if !done {
+				if w.ltState == ltName && len(b)-from <= maxAttrName && !eof {
+					// A name cut by the write: read again whole.
+					w.ltState = ltBetween
+					return from
+				}
+				flush(len(b))
+				return len(b)
+			}
+			i = next
+			w.endLongTag()
+
 		case modeComment:
 			end := w.commentEnd(b, i)
 			if w.sweepComment {
@@ -685,13 +706,27 @@ func (w *Writer) scan(b []byte, eof bool) int {
 						break
 					}
 				}
-				if !parseTag(b[k:], &w.t) {
+				parsed := parseTag(b[k:], &w.t)
+				if parsed && w.t.length > MaxTag && !w.nsOn {
+					// However the writes came, a tag this long is streamed.
+					flush(k)
+					i = w.startLongTag(b, k)
+					from = i
+					break
+				}
+				if !parsed {
 					if !eof && len(b)-k < MaxTag {
 						flush(k)
 						return k
 					}
+					if !eof && !w.nsOn {
+						flush(k)
+						i = w.startLongTag(b, k)
+						from = i
+						break
+					}
 					if !eof {
-						w.warn("tag longer than 1 MiB passed through unexamined")
+						w.warn("tag longer than 1 MiB inside <noscript>: escaped")
 					}
 					if w.nsOn && w.pol.Granted != catalog.All {
 						// See escapedTag: the unfinished tag is dropped
