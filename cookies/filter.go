@@ -81,24 +81,60 @@ func FilterResponse(h http.Header, cat *catalog.Catalog, granted catalog.Set) (d
 
 // Expire adds Set-Cookie headers that delete each named cookie on host and
 // on each parent domain up to the registrable domain (where analytics
-// scripts put theirs: _ga lives on .example.kz).
-func Expire(h http.Header, host string, names []string) {
+// scripts put theirs: _ga lives on .example.kz), and on every path a
+// cookie sent with a request for path can have been set with: a cookie
+// is only replaced or removed under its own path, and one set by a
+// script on /shop/ with Path=/shop/ is sent with /shop/cart too.
+func Expire(h http.Header, host, path string, names []string) {
 	if len(names) == 0 {
 		return
 	}
 	host = strings.ToLower(stripPort(host))
 	domains := parentDomains(host)
+	paths := cookiePaths(path)
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
 		if seen[n] || !validName(n) {
 			continue
 		}
 		seen[n] = true
-		h.Add("Set-Cookie", n+"=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-		for _, d := range domains {
-			h.Add("Set-Cookie", n+"=; Path=/; Domain="+d+"; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+		for _, p := range paths {
+			h.Add("Set-Cookie", n+"=; Path="+p+"; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+			for _, d := range domains {
+				h.Add("Set-Cookie", n+"=; Path="+p+"; Domain="+d+"; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+			}
 		}
 	}
+}
+
+// maxCookiePaths bounds the paths expired per request (a deep path would
+// otherwise add headers by the dozen).
+const maxCookiePaths = 8
+
+// cookiePaths returns the cookie paths that path-match path (RFC 6265
+// 5.1.4): "/", and each ancestor directory with and without its
+// trailing slash, the nearest first after "/", at most maxCookiePaths.
+func cookiePaths(path string) []string {
+	out := []string{"/"}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, ";\r\n\x00") {
+		return out
+	}
+	var cands []string
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] == '/' {
+			cands = append(cands, path[:i+1], path[:i])
+		}
+	}
+	if !strings.HasSuffix(path, "/") {
+		cands = append([]string{path}, cands...)
+	}
+	for _, c := range cands {
+		if len(out) == maxCookiePaths {
+			break
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func parentDomains(host string) []string {

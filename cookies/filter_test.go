@@ -36,9 +36,32 @@ func TestFilterRequestKeepsSiteCookiesByteForByte(t *testing.T) {
 	}
 }
 
+// TestExpireOnEveryPath: a cookie the browser sends with /shop/cart may
+// have been set on /shop/, /shop or /shop/cart: each is expired.
+func TestExpireOnEveryPath(t *testing.T) {
+	h := http.Header{}
+	Expire(h, "127.0.0.1", "/shop/cart", []string{"_ym_uid"})
+	got := h.Values("Set-Cookie")
+	want := []string{"/", "/shop/cart", "/shop/", "/shop"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i, p := range want {
+		if !strings.HasPrefix(got[i], "_ym_uid=; Path="+p+";") {
+			t.Errorf("%d: %q, want Path=%s", i, got[i], p)
+		}
+	}
+	if got := cookiePaths("/a/b/c/d/e/f/g/h/i/"); len(got) != maxCookiePaths || got[1] != "/a/b/c/d/e/f/g/h/i/" {
+		t.Errorf("deep path: %q", got)
+	}
+	if got := cookiePaths("/x;Domain=evil"); len(got) != 1 {
+		t.Errorf("a path that would inject attributes: %q", got)
+	}
+}
+
 func TestExpireParentDomains(t *testing.T) {
 	h := http.Header{}
-	Expire(h, "shop.www.nlg.kz:8443", []string{"_ga", "_ga", "bad;name"})
+	Expire(h, "shop.www.nlg.kz:8443", "/", []string{"_ga", "_ga", "bad;name"})
 	got := strings.Join(h.Values("Set-Cookie"), "\n")
 	for _, want := range []string{"_ga=; Path=/; Max-Age=0", "Domain=shop.www.nlg.kz;", "Domain=www.nlg.kz;", "Domain=nlg.kz;"} {
 		if !strings.Contains(got, want) {
@@ -49,7 +72,7 @@ func TestExpireParentDomains(t *testing.T) {
 		t.Errorf("unexpected expiry headers:\n%s", got)
 	}
 	h = http.Header{}
-	Expire(h, "127.0.0.1:8080", []string{"_ga"})
+	Expire(h, "127.0.0.1:8080", "/", []string{"_ga"})
 	if got := h.Values("Set-Cookie"); len(got) != 1 {
 		t.Errorf("IP host: %q", got)
 	}

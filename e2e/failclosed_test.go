@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -158,5 +159,36 @@ func TestFailClosedInChromium(t *testing.T) {
 		case !c.refused && !strings.Contains(strings.Join(reqs, " "), "mc.yandex.ru"):
 			t.Errorf("%s, after accept-all: the tracker did not load (%v): the page was broken, not rewritten", c.name, reqs)
 		}
+	}
+}
+
+// TestTrackerCookieOnASubpathExpires: a tracker cookie the visitor holds
+// under Path=/ru/ (set there by a script before the gateway, or by a
+// vendor) is deleted on the next page view under /ru/, in real Chromium.
+func TestTrackerCookieOnASubpathExpires(t *testing.T) {
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(network.SetCookie("_ym_uid", "1700000000123456789").WithURL(gw+"/ru/").WithPath("/ru/"),
+		network.SetCookie("_ga", "GA1.1.1.1").WithURL(gw+"/ru/contacts.html").WithPath("/ru/contacts.html"))
+	held := func() []string {
+		var names []string
+		var cs []*network.Cookie
+		b.run(chromedp.ActionFunc(func(ctx context.Context) error {
+			var err error
+			cs, err = network.GetCookies().WithURLs([]string{gw + "/ru/contacts.html"}).Do(ctx)
+			return err
+		}))
+		for _, c := range cs {
+			names = append(names, c.Name+"@"+c.Path)
+		}
+		return names
+	}
+	before := strings.Join(held(), " ")
+	if !strings.Contains(before, "_ym_uid@/ru/") || !strings.Contains(before, "_ga@/ru/contacts.html") {
+		t.Fatalf("cookies not set up: %s", before)
+	}
+	b.run(chromedp.Navigate(gw+"/ru/contacts.html"), chromedp.Sleep(500*time.Millisecond))
+	if after := strings.Join(held(), " "); strings.Contains(after, "_ym_uid") || strings.Contains(after, "_ga") {
+		t.Errorf("tracker cookies on sub-paths survive a page view before consent: %s", after)
 	}
 }

@@ -198,7 +198,7 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		Lists: g.cfg.Catalog.ListsHash(granted), GPC: r.Header.Get("Sec-GPC") == "1"}
 	g.setConsentCookie(w, r, st)
 	// Cookies of categories now refused are deleted in the browser.
-	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All&^granted))
+	cookies.Expire(w.Header(), r.Host, "/", g.trackerCookies(r, catalog.All&^granted))
 
 	ret := safeReturn(req.Return)
 	if req.Return == "" {
@@ -330,7 +330,7 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 	// the consent cookie and the tracker cookies go first.
 	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
-	cookies.Expire(w.Header(), r.Host, g.trackerCookies(r, catalog.All))
+	cookies.Expire(w.Header(), r.Host, "/", g.trackerCookies(r, catalog.All))
 	v := g.visitor(r)
 	erased := 0
 	var idOut *string

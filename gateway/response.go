@@ -63,7 +63,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.page {
 		// Once per page view is enough to delete them in the browser; not
 		// on every image and script of the page.
-		cookies.Expire(h, w.r.Host, w.dropped)
+		cookies.Expire(h, w.r.Host, w.r.URL.EscapedPath(), w.dropped)
 	}
 	if bodyAllowed(w.r, code) && !w.optedOut() {
 		if mt, ok := contentType(h); sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {
