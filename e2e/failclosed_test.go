@@ -64,6 +64,8 @@ func failClosedCases() []failClosedCase {
 		{name: "xhtml", header: [][2]string{{"Content-Type", "application/xhtml+xml"}}, body: []byte(`<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>fc</title></head><body><h1>Page</h1><script src="https://mc.yandex.ru/metrika/tag.js"></script><img src="https://mc.yandex.ru/watch/fc" alt=""/></body></html>`)},
 		{name: "svg-document", header: [][2]string{{"Content-Type", "image/svg+xml"}}, body: []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="https://mc.yandex.ru/watch/fc" width="10" height="10"/></svg>`)},
 		{name: "untyped-xml", body: []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="https://mc.yandex.ru/watch/fc" width="10" height="10"/></svg>`)},
+		{name: "same-origin-redirect", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><img src="/redirect" alt=""><script src="/redirect?js"></script>`)},
+		{name: "csp-report-uri", header: [][2]string{html, {"Content-Security-Policy", "img-src 'none'; report-uri https://mc.yandex.ru/csp-report"}}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><img src="/blocked-by-csp.png" alt="">`)},
 		{name: "unknown-encoding", header: [][2]string{html, {"Content-Encoding", "dcb"}}, body: []byte(page), refused: true},
 	}
 }
@@ -87,6 +89,10 @@ func TestFailClosedInChromium(t *testing.T) {
 		if r.URL.Path == "/start" {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			fmt.Fprint(w, "<!doctype html><title>start</title><p>start")
+			return
+		}
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "https://mc.yandex.ru/watch/redirected", http.StatusFound)
 			return
 		}
 		c, ok := byPath[r.URL.Path]

@@ -51,6 +51,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	// Link headers can preload or preconnect to a processor (in 103 Early
 	// Hints too): keep only those of granted categories.
 	filterLinks(h, w.g.cfg.Catalog, gr)
+	filterReporting(h, w.g.cfg.Catalog, gr)
 	if code < 200 {
 		// 1xx (103 Early Hints, 101 upgrades) pass straight through.
 		w.ResponseWriter.WriteHeader(code)
@@ -64,6 +65,23 @@ func (w *responseWriter) WriteHeader(code int) {
 		// Once per page view is enough to delete them in the browser; not
 		// on every image and script of the page.
 		cookies.Expire(h, w.r.Host, w.r.URL.EscapedPath(), w.dropped)
+	}
+	if blockedRedirect(w.r, code, h, w.g.cfg.Catalog, gr) {
+		// The redirect would load the processor in the page: the browser
+		// gets a refusal instead, as it would from a blocked URL.
+		w.g.log.Debug("redirect to a processor refused without consent", "path", w.r.URL.Path, "location", h.Get("Location"))
+		for k := range h {
+			if k != "Set-Cookie" && k != "Vary" {
+				delete(h, k)
+			}
+		}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Cache-Control", "private, no-store")
+		h.Add("Vary", "Cookie")
+		w.refused, w.wroteHeader = true, true
+		w.ResponseWriter.WriteHeader(http.StatusForbidden)
+		w.ResponseWriter.Write([]byte("403: this redirect leads to a service the visitor has not consented to.\n"))
+		return
 	}
 	if bodyAllowed(w.r, code) && !w.optedOut() {
 		if mt, ok := contentType(h); sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {

@@ -1,0 +1,66 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRedirectToAProcessor: a redirect an <img> or <script> of the site
+// follows to a processor is refused before consent, followed after; a
+// visitor following a link is not stopped.
+func TestRedirectToAProcessor(t *testing.T) {
+	e := newEnv(t, "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "_ym_uid=1; Path=/")
+		http.Redirect(w, r, "https://mc.yandex.ru/watch/1", http.StatusFound)
+	})
+	res := e.do("GET", "/go", nil, "Sec-Fetch-Dest", "image", "Accept", "image/*")
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Location") != "" {
+		t.Errorf("subresource redirect before consent: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if strings.Contains(strings.Join(res.Header.Values("Set-Cookie"), ";"), "_ym_uid=1") {
+		t.Error("the refused redirect kept the tracker cookie")
+	}
+	res = e.do("GET", "/go", nil, "Sec-Fetch-Dest", "document")
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		t.Errorf("top-level navigation redirect: %d", res.StatusCode)
+	}
+	cookie, _ := e.decide(`{"action":"accept-all"}`)
+	res = e.do("GET", "/go", nil, "Sec-Fetch-Dest", "script", "Cookie", cookie)
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "https://mc.yandex.ru/watch/1" {
+		t.Errorf("subresource redirect after accept-all: %d", res.StatusCode)
+	}
+}
+
+// TestReportingEndpointsOnProcessors: CSP reports, Report-To groups and
+// Reporting-Endpoints on a processor are removed before consent; others
+// stay.
+func TestReportingEndpointsOnProcessors(t *testing.T) {
+	e := newEnv(t, "", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain")
+		h.Set("Content-Security-Policy", "default-src 'self'; report-uri https://mc.yandex.ru/csp /own-reports")
+		h.Set("Content-Security-Policy-Report-Only", "img-src *; report-uri https://www.google-analytics.com/r")
+		h.Set("Reporting-Endpoints", `main="https://mc.yandex.ru/r", own="/reports"`)
+		h.Set("Report-To", `{"group":"nel","max_age":1,"endpoints":[{"url":"https://www.google-analytics.com/nel"}]}, {"group":"own","max_age":1,"endpoints":[{"url":"https://example.org/r"}]}`)
+		w.Write([]byte("x"))
+	})
+	res := e.do("GET", "/", nil, "Accept", "*/*")
+	res.Body.Close()
+	h := res.Header
+	if got := h.Get("Content-Security-Policy"); strings.Contains(got, "yandex") || !strings.Contains(got, "report-uri /own-reports") || !strings.Contains(got, "default-src 'self'") {
+		t.Errorf("CSP: %q", got)
+	}
+	if got := h.Get("Content-Security-Policy-Report-Only"); strings.Contains(got, "report-uri") || !strings.Contains(got, "img-src *") {
+		t.Errorf("CSP report-only: %q", got)
+	}
+	if got := h.Get("Reporting-Endpoints"); got != `own="/reports"` {
+		t.Errorf("Reporting-Endpoints: %q", got)
+	}
+	if got := h.Get("Report-To"); strings.Contains(got, "google") || !strings.Contains(got, "example.org") {
+		t.Errorf("Report-To: %q", got)
+	}
+}
