@@ -157,7 +157,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 			w.gate(b, k, from, kd, kinds[kd].urlAttrs, rel == relConnect)
 		}
 	default:
-		if attrs := kinds[kd].urlAttrs; attrs != nil {
+		if attrs := kinds[kd].urlAttrs; attrs != nil || t.find(tb, "style") != nil {
 			w.gate(b, k, from, kd, attrs, false)
 		}
 	}
@@ -468,13 +468,20 @@ func (w *Writer) held(b []byte, eof bool) (done bool, next int) {
 	// one — what cannot be read — is not run either: it waits for
 	// consent to every category.
 	limit := w.heldStart + w.heldTag.length + MaxHeldScript
-	if scanEnd := min(end, limit); scanEnd > start {
+	if scanEnd := min(end, limit); scanEnd > start && w.heldKind != kStyle {
 		w.pol.Catalog.ScanInline(&w.sig, b[start:scanEnd])
 	}
 	w.heldScan = end
 	unread := end > limit
 	if !ok && !eof && !unread {
 		return false, w.heldStart
+	}
+	if w.heldKind == kStyle {
+		// A style sheet is read whole, as the browser resolves its URLs
+		// (an escape may straddle writes).
+		bodyStart := w.heldStart + w.heldTag.length
+		w.cssBuf = CSSText(w.cssBuf[:0], b[bodyStart:min(end, limit)])
+		w.pol.Catalog.ScanInline(&w.sig, w.cssBuf)
 	}
 	tb := b[w.heldStart : w.heldStart+w.heldTag.length]
 	var cats catalog.Set
@@ -531,8 +538,21 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 	tb := b[k : k+t.length]
 	var cats catalog.Set
 	w.procs = w.procs[:0]
+	styled := false
 	for i := range t.attrs {
 		a := &t.attrs[i]
+		if a.valStart >= 0 && equalFoldASCII(tb[a.nameStart:a.nameEnd], "style") && t.first(tb, i) {
+			// Any element's style can load a background image.
+			w.sig.Reset()
+			w.cssBuf = CSSText(w.cssBuf[:0], []byte(decode(tb[a.valStart:a.valEnd])))
+			w.pol.Catalog.ScanInline(&w.sig, w.cssBuf)
+			for _, p := range w.sig.Matched {
+				cats |= w.pol.Catalog.Category(p).Bit()
+				w.procs = appendProc(w.procs, p)
+				styled = true
+			}
+			continue
+		}
 		// Browsers use the first of duplicate attributes only.
 		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) || !t.first(tb, i) {
 			continue
@@ -583,6 +603,9 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 	}
 	if cats == 0 || w.pol.Granted.Has(cats) {
 		return
+	}
+	if styled {
+		attrs = append(append(make([]string, 0, len(attrs)+1), attrs...), "style")
 	}
 	w.write(b[*from:k])
 	*from = k + t.length

@@ -233,6 +233,14 @@ var attrNameByte = func() (t [256]bool) {
 // the first one written otherwise tagEnd takes over — between two
 // attributes, where it starts too.
 func skipTag(b []byte, i int) int {
+	e, _ := skipTagStyle(b, i)
+	return e
+}
+
+// skipTagStyle is skipTag that also reports whether the tag may hold a
+// style that loads something (styleFetches): decided on the way for a
+// style="…" it steps over, on the whole tag otherwise.
+func skipTagStyle(b []byte, i int) (end int, style bool) {
 	for i+1 < len(b) && b[i] == ' ' {
 		j := i + 1
 		for j < len(b) && attrNameByte[b[j]] {
@@ -243,12 +251,19 @@ func skipTag(b []byte, i int) int {
 		}
 		k := indexQuote(b, j+2, '"')
 		if k < 0 {
-			return 0
+			return 0, false
+		}
+		if j-i == 6 && equalFoldASCII(b[i+1:j], "style") && (bytes.IndexByte(b[j+2:k], '(') >= 0 || bytes.IndexByte(b[j+2:k], '&') >= 0) {
+			style = true
 		}
 		i = k + 1
 	}
 	if i < len(b) && b[i] == '>' {
-		return i + 1
+		return i + 1, style
 	}
-	return tagEnd(b, i, nil)
+	e := tagEnd(b, i, nil)
+	if e > 0 && !style {
+		style = styleFetches(b[i:e])
+	}
+	return e, style
 }

@@ -100,8 +100,9 @@ type Writer struct {
 	ltPending []byte
 	ltBlocks  bool
 
-	sw    sweeper // examines every tag-shaped string once the page is suspect
-	spans sweeper // edits for comments and CDATA inside foreign content
+	cssBuf []byte  // CSS text decoded for the matcher (CSSText)
+	sw     sweeper // examines every tag-shaped string once the page is suspect
+	spans  sweeper // edits for comments and CDATA inside foreign content
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil
@@ -797,13 +798,16 @@ func plainTag(b []byte, k int) int {
 	}
 	switch kd := kindIn(b, i, n); kd {
 	case kOther, kBreakout, kIntegration:
-		if e := skipTag(b, n); e > 0 {
+		if e, style := skipTagStyle(b, n); e > 0 && !style {
 			return e
 		}
 	case kTable, kCell, kAnchor:
-		if e := skipTag(b, n); e > 0 && !containsFold(b[n:e], kinds[kd].rare) {
+		if e, style := skipTagStyle(b, n); e > 0 && !style && !containsFold(b[n:e], kinds[kd].rare) {
 			return e
 		}
+		return 0
+	default:
+		return 0
 	}
 	return 0
 }
@@ -1022,13 +1026,31 @@ func hexVal(c byte) int {
 	return -1
 }
 
+// styleFetches reports whether the attributes a of a tag may hold a
+// style that loads something. That takes a function (url(),
+// image-set()), whose '(' no escape can stand for — only a character
+// reference (&#40;): most tags have neither, and keep the fast path.
+func styleFetches(a []byte) bool {
+	return (bytes.IndexByte(a, '(') >= 0 || bytes.IndexByte(a, '&') >= 0) && containsFold(a, "style")
+}
+
 // containsFold reports whether b holds needle, a lower-case name, in any
 // case.
 func containsFold(b []byte, needle string) bool {
-	for i := 0; i+len(needle) <= len(b); i++ {
-		if b[i]|0x20 == needle[0] && equalFoldASCII(b[i:i+len(needle)], needle) {
+	lo, up := needle[0], needle[0]-('a'-'A')
+	for i := 0; i+len(needle) <= len(b); {
+		j := bytes.IndexByte(b[i:], lo)
+		if k := bytes.IndexByte(b[i:], up); k >= 0 && (j < 0 || k < j) {
+			j = k
+		}
+		if j < 0 || i+j+len(needle) > len(b) {
+			return false
+		}
+		i += j
+		if equalFoldASCII(b[i:i+len(needle)], needle) {
 			return true
 		}
+		i++
 	}
 	return false
 }

@@ -86,6 +86,12 @@ func TestRewriteBasics(t *testing.T) {
 		{"srcdoc with nothing to do", `<iframe srcdoc='<b>x</b>'></iframe>`, `<iframe srcdoc='<b>x</b>'></iframe>`},
 		{"base on a processor", `<base href="https://mc.yandex.ru/"><img src="watch/7"><base href="/local/">`,
 			`<base data-consent-category="analytics" data-consent-processor="yandex-metrica" data-href="https://mc.yandex.ru/"><img src="watch/7"><base href="/local/">`},
+		{"style attribute", `<div class=hero style="background:url(https://mc.yandex.ru/watch/8)">x</div><p style="color:red">`,
+			`<div data-consent-category="analytics" data-consent-processor="yandex-metrica" class=hero data-style="background:url(https://mc.yandex.ru/watch/8)">x</div><p style="color:red">`},
+		{"style attribute with escapes", `<span style='background: \75 rl("https://MC\.YANDEX%2Eru/watch/9")'>`,
+			`<span data-consent-category="analytics" data-consent-processor="yandex-metrica" data-style='background: \75 rl("https://MC\.YANDEX%2Eru/watch/9")'>`},
+		{"style sheet with escapes", `<style>.a{background:url(https://mc\2e yandex.RU/watch/10)}</style>`,
+			`<script type="text/plain" data-consent-style data-consent-category="analytics" data-consent-processor="yandex-metrica">.a{background:url(https://mc\2e yandex.RU/watch/10)}</script>`},
 		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
 			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},
 	}
