@@ -66,6 +66,9 @@ func failClosedCases() []failClosedCase {
 		{name: "untyped-xml", body: []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image href="https://mc.yandex.ru/watch/fc" width="10" height="10"/></svg>`)},
 		{name: "same-origin-redirect", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><img src="/redirect" alt=""><script src="/redirect?js"></script>`)},
 		{name: "csp-report-uri", header: [][2]string{html, {"Content-Security-Policy", "img-src 'none'; report-uri https://mc.yandex.ru/csp-report"}}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><img src="/blocked-by-csp.png" alt="">`)},
+		{name: "style-attribute-escaped", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1 style="background:\75 rl(https://MC\.yandex%2Eru/watch/fc)">Page</h1>`)},
+		{name: "style-sheet-file", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><link rel="stylesheet" href="/sheet.css"><h1 class="hero">Page</h1>`)},
+		{name: "data-frame", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><iframe src="data:text/html,%3Cimg%20src%3Dhttps://mc.yandex.ru/watch/fc%3E"></iframe>`)},
 		{name: "unknown-encoding", header: [][2]string{html, {"Content-Encoding", "dcb"}}, body: []byte(page), refused: true},
 	}
 }
@@ -89,6 +92,11 @@ func TestFailClosedInChromium(t *testing.T) {
 		if r.URL.Path == "/start" {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			fmt.Fprint(w, "<!doctype html><title>start</title><p>start")
+			return
+		}
+		if r.URL.Path == "/sheet.css" {
+			w.Header().Set("Content-Type", "text/css")
+			fmt.Fprint(w, `@import url("https://mc.yandex.ru/metrika/x.css"); .hero { background: url(https://mc\.yandex\.ru/watch/sheet) }`)
 			return
 		}
 		if r.URL.Path == "/redirect" {

@@ -194,8 +194,7 @@ func peekDecoded(codings []string, head []byte, limit int) []byte {
 		default:
 			return nil
 		}
-		// Inner stages need more than limit bytes of an outer one.
-		out, _ := io.ReadAll(io.LimitReader(r, int64(limit)*64))
+		out, _ := io.ReadAll(io.LimitReader(r, int64(limit)))
 		head = out
 	}
 	if len(head) > limit {

@@ -32,6 +32,7 @@ type responseWriter struct {
 	memoKey     *memoKey // set when the page may be replayed
 	recording   bool     // the page is being recorded under memoKey
 	in          *inbound // undoes content codings and charset before rw
+	sheet       []byte   // a style sheet read whole (css.go), nil if none
 	sink        *sink
 }
 
@@ -84,6 +85,11 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	if bodyAllowed(w.r, code) && !w.optedOut() {
+		if mt, ok := contentType(h); ok && mt.essence == "text/css" && w.r.Header.Get("Range") == "" {
+			// Read whole before anything is sent (css.go).
+			w.status, w.sheet = code, []byte{}
+			return
+		}
 		if mt, ok := contentType(h); sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {
 			// A document, or what may be one: how the browser reads it
 			// depends on its first bytes too (sniffing, byte order mark,
@@ -328,12 +334,20 @@ func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader && w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.sheet != nil && !w.wroteHeader {
+		if len(w.sheet)+len(p) > maxCSS {
+			w.sheet = nil
+			w.refuse("style sheet longer than 4 MiB")
+			return len(p), nil
+		}
+		w.sheet = append(w.sheet, p...)
+		return len(p), nil
+	}
 	if !w.wroteHeader {
 		code := w.status
-		if code == 0 {
-			w.WriteHeader(http.StatusOK)
-			code = w.status
-		}
 		if !w.wroteHeader {
 			// Decide on sniffLen bytes — not on a first write that may
 			// hold a single newline.
@@ -386,7 +400,7 @@ func (w *responseWriter) writeBody(p []byte) (int, error) {
 // Flush writes through what the rewriter has decided and flushes.
 func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
-		if w.status == 0 {
+		if w.status == 0 || w.sheet != nil {
 			return
 		}
 		if mt, ok := contentType(w.Header()); sniffable(mt, ok) {
@@ -440,6 +454,11 @@ func (w *responseWriter) stopRecording() {
 
 // finish ends the body after the handler chain returned without error.
 func (w *responseWriter) finish() error {
+	if w.sheet != nil && !w.wroteHeader {
+		w.finishSheet()
+		w.release()
+		return nil
+	}
 	if !w.wroteHeader && w.status != 0 {
 		buf := w.sniffBuf
 		w.sniffBuf = nil

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 
 	"github.com/kelisim/kelisim/catalog"
@@ -543,10 +544,10 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 		a := &t.attrs[i]
 		if a.valStart >= 0 && equalFoldASCII(tb[a.nameStart:a.nameEnd], "style") && t.first(tb, i) {
 			// Any element's style can load a background image.
-			w.sig.Reset()
+			w.inlineSig.Reset()
 			w.cssBuf = CSSText(w.cssBuf[:0], []byte(decode(tb[a.valStart:a.valEnd])))
-			w.pol.Catalog.ScanInline(&w.sig, w.cssBuf)
-			for _, p := range w.sig.Matched {
+			w.pol.Catalog.ScanInline(&w.inlineSig, w.cssBuf)
+			for _, p := range w.inlineSig.Matched {
 				cats |= w.pol.Catalog.Category(p).Bit()
 				w.procs = appendProc(w.procs, p)
 				styled = true
@@ -617,9 +618,77 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 // resolved first (rarely present, so rarely paid for).
 func (w *Writer) matchURL(v []byte) int {
 	if bytes.IndexByte(v, '&') >= 0 {
-		return w.pol.Catalog.MatchURL(decode(v))
+		v = []byte(decode(v))
 	}
-	return w.pol.Catalog.MatchURLBytes(v)
+	if p := w.pol.Catalog.MatchURLBytes(v); p >= 0 {
+		return p
+	}
+	return w.matchInlineURL(v)
+}
+
+// matchInlineURL classifies a URL that carries its content instead of
+// naming it: a data: URL (a frame's document, a style sheet, an SVG) and
+// a javascript: URL (a frame's script) load what their content loads. The
+// content is decoded (percent-encoding, base64) and read as inline text,
+// through CSSText, which also undoes the escapes a style sheet may use.
+func (w *Writer) matchInlineURL(v []byte) int {
+	v = bytes.TrimLeft(v, " \t\n\r\f")
+	var body []byte
+	switch {
+	case len(v) > 5 && equalFoldASCII(v[:5], "data:"):
+		comma := bytes.IndexByte(v, ',')
+		if comma < 0 {
+			return -1
+		}
+		meta, payload := v[5:comma], v[comma+1:]
+		payload = percentDecode(payload)
+		if m := bytes.ToLower(meta); bytes.HasSuffix(bytes.TrimSpace(m), []byte(";base64")) {
+			dec := make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
+			n, err := base64.StdEncoding.Decode(dec, bytes.Map(func(r rune) rune {
+				if r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' {
+					return -1
+				}
+				return r
+			}, payload))
+			if err != nil && n == 0 {
+				return -1
+			}
+			payload = dec[:n]
+		}
+		body = payload
+	case len(v) > 11 && equalFoldASCII(v[:11], "javascript:"):
+		body = percentDecode(v[11:])
+	default:
+		return -1
+	}
+	st := &w.inlineSig
+	st.Reset()
+	w.pol.Catalog.ScanInline(st, body)
+	if len(st.Matched) == 0 {
+		st.Reset()
+		w.cssBuf = CSSText(w.cssBuf[:0], body)
+		w.pol.Catalog.ScanInline(st, w.cssBuf)
+	}
+	if len(st.Matched) == 0 {
+		return -1
+	}
+	return st.Matched[0]
+}
+
+func percentDecode(b []byte) []byte {
+	if bytes.IndexByte(b, '%') < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '%' && i+2 < len(b) && hexVal(b[i+1]) >= 0 && hexVal(b[i+2]) >= 0 {
+			out = append(out, byte(hexVal(b[i+1])<<4|hexVal(b[i+2])))
+			i += 2
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
 }
 
 func appendProc(ps []int, p int) []int {

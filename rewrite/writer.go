@@ -100,9 +100,10 @@ type Writer struct {
 	ltPending []byte
 	ltBlocks  bool
 
-	cssBuf []byte  // CSS text decoded for the matcher (CSSText)
-	sw     sweeper // examines every tag-shaped string once the page is suspect
-	spans  sweeper // edits for comments and CDATA inside foreign content
+	cssBuf    []byte           // CSS text decoded for the matcher (CSSText)
+	inlineSig catalog.SigState // for style attributes and data:/javascript: URLs
+	sw        sweeper          // examines every tag-shaped string once the page is suspect
+	spans     sweeper          // edits for comments and CDATA inside foreign content
 
 	// Recording and replay (replay.go).
 	rec      *Recording  // being recorded, or nil

@@ -92,6 +92,12 @@ func TestRewriteBasics(t *testing.T) {
 			`<span data-consent-category="analytics" data-consent-processor="yandex-metrica" data-style='background: \75 rl("https://MC\.YANDEX%2Eru/watch/9")'>`},
 		{"style sheet with escapes", `<style>.a{background:url(https://mc\2e yandex.RU/watch/10)}</style>`,
 			`<script type="text/plain" data-consent-style data-consent-category="analytics" data-consent-processor="yandex-metrica">.a{background:url(https://mc\2e yandex.RU/watch/10)}</script>`},
+		{"data frame", `<iframe src="data:text/html,%3Cimg%20src%3Dhttps://mc.yandex.ru/watch/11%3E"></iframe>`,
+			`<iframe data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="data:text/html,%3Cimg%20src%3Dhttps://mc.yandex.ru/watch/11%3E"></iframe>`},
+		{"base64 data style sheet", `<link rel=stylesheet href="data:text/css;base64,QGltcG9ydCB1cmwoaHR0cHM6Ly9mb250cy5nb29nbGVhcGlzLmNvbS9jc3MyKTs=">`,
+			`<link data-consent-category="functional" data-consent-processor="google-fonts" rel=stylesheet data-href="data:text/css;base64,QGltcG9ydCB1cmwoaHR0cHM6Ly9mb250cy5nb29nbGVhcGlzLmNvbS9jc3MyKTs=">`},
+		{"javascript frame", `<iframe src="javascript:'<script src=https://mc.yandex.ru/metrika/tag.js></script>'"></iframe><iframe src="javascript:void(0)"></iframe>`,
+			`<iframe data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="javascript:'<script src=https://mc.yandex.ru/metrika/tag.js></script>'"></iframe><iframe src="javascript:void(0)"></iframe>`},
 		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
 			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},
 	}
