@@ -69,6 +69,8 @@ func failClosedCases() []failClosedCase {
 		{name: "style-attribute-escaped", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1 style="background:\75 rl(https://MC\.yandex%2Eru/watch/fc)">Page</h1>`)},
 		{name: "style-sheet-file", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><link rel="stylesheet" href="/sheet.css"><h1 class="hero">Page</h1>`)},
 		{name: "data-frame", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><iframe src="data:text/html,%3Cimg%20src%3Dhttps://mc.yandex.ru/watch/fc%3E"></iframe>`)},
+		{name: "svg-style-sheet", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><svg width="50" height="50"><style>rect { fill: url(https://mc.yandex.ru/watch/fc#p) } @import url(https://mc.yandex.ru/metrika/svg.css);</style><rect width="50" height="50"/></svg>`)},
+		{name: "svg-set-href", header: [][2]string{html}, body: []byte(`<!doctype html><title>fc</title><h1>Page</h1><svg width="50" height="50"><image width="50" height="50" href="/own.png"><set attributeName="href" to="https://mc.yandex.ru/watch/fc"/></image></svg>`)},
 		{name: "unknown-encoding", header: [][2]string{html, {"Content-Encoding", "dcb"}}, body: []byte(page), refused: true},
 	}
 }

@@ -65,6 +65,9 @@ var Elements = []Element{
 	// SVG.
 	{Name: "use", Attrs: []string{"href", "xlink:href"}, Kind: "pixel"},
 	{Name: "feimage", Attrs: []string{"href", "xlink:href"}, Kind: "pixel"},
+	// SVG animation can set an href: <set attributeName="href" to="…">.
+	{Name: "set", Attrs: []string{"to"}, Kind: "pixel"},
+	{Name: "animate", Attrs: []string{"to", "from", "by", "values"}, Kind: "pixel"},
 }
 
 // FetchRels are link relations that make the browser fetch the href;

@@ -39,12 +39,14 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		// this tag goes out as it is, however the page arrived in writes.
 		flushTo(k)
 	}
-	if kd == kScript && !t.end && !t.selfClosing && !eof && w.foreignStart(kd, name) && len(b)-next < MaxHeldScript {
-		// An SVG script's text runs at its end tag: it is read before the
-		// start tag is written (searched once, however small the writes).
+	if (kd == kScript || kd == kStyle) && !t.end && !t.selfClosing && !eof && w.foreignStart(kd, name) && len(b)-next < MaxHeldScript {
+		// An SVG script's text runs at its end tag, an SVG style sheet's
+		// applies: it is read before the start tag is written (searched
+		// once, however small the writes).
 		if e, _ := w.foreignTop(); e.ns == nsSVG {
-			from := max(next, k+w.svgSearched-len("</script"))
-			if indexFold(b[from:], "</script") < 0 {
+			endTag := "</" + kinds[kd].name
+			from := max(next, k+w.svgSearched-len(endTag))
+			if indexFold(b[from:], endTag) < 0 {
 				w.svgSearched = len(b) - k
 				return needMore
 			}
@@ -216,11 +218,14 @@ func (w *Writer) srcdoc(b []byte, k int, from *int) bool {
 func (w *Writer) foreignTag(b []byte, k int, from *int, kd kind, name []byte) {
 	t := &w.t
 	tb := b[k : k+t.length]
-	if kd == kScript {
-		// An SVG script runs its text (read as markup) at its end tag.
-		w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
+	if kd == kScript || kd == kStyle {
+		// An SVG script runs its text (read as markup) at its end tag; an
+		// SVG style sheet applies its text.
+		if kd == kScript || t.find(tb, "style") != nil {
+			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
+		}
 		if e, _ := w.foreignTop(); e.ns == nsSVG && !t.selfClosing && *from <= k {
-			w.svgInline(b, k, from)
+			w.svgInline(b, k, from, kd)
 		}
 	} else if kd == kLink {
 		if rel := fetches(t, tb); rel != relNone {
@@ -233,24 +238,33 @@ func (w *Writer) foreignTag(b []byte, k int, from *int, kd kind, name []byte) {
 }
 
 // svgInline classifies the text of an SVG <script> that has no source,
-// up to the first "</script" (what is read in between is also read as
-// markup), and writes its start tag neutralised when it loads a
-// processor not granted.
-func (w *Writer) svgInline(b []byte, k int, from *int) {
+// or of an SVG <style>, up to the first "</script" or "</style" (what is
+// read in between is also read as markup), and writes its start tag
+// neutralised when it loads a processor not granted.
+func (w *Writer) svgInline(b []byte, k int, from *int, kd kind) {
 	t := &w.t
-	for _, a := range kinds[kScript].urlAttrs {
-		if t.find(b[k:k+t.length], a) != nil {
-			return
+	if kd == kScript {
+		for _, a := range kinds[kScript].urlAttrs {
+			if t.find(b[k:k+t.length], a) != nil {
+				return
+			}
 		}
+	} else if !isCSS(t, b[k:k+t.length]) {
+		return
 	}
 	next := k + t.length
 	end := len(b)
-	if e := indexFold(b[next:], "</script"); e >= 0 {
+	if e := indexFold(b[next:], "</"+kinds[kd].name); e >= 0 {
 		end = next + e
 	}
 	end = min(end, next+MaxHeldScript)
 	w.sig.Reset()
-	w.pol.Catalog.ScanInline(&w.sig, b[next:end])
+	if kd == kStyle {
+		w.cssBuf = CSSText(w.cssBuf[:0], b[next:end])
+		w.pol.Catalog.ScanInline(&w.sig, w.cssBuf)
+	} else {
+		w.pol.Catalog.ScanInline(&w.sig, b[next:end])
+	}
 	var cats catalog.Set
 	for _, p := range w.sig.Matched {
 		cats |= w.pol.Catalog.Category(p).Bit()
@@ -260,7 +274,7 @@ func (w *Writer) svgInline(b []byte, k int, from *int) {
 	}
 	w.write(b[*from:k])
 	*from = next
-	w.scratch = w.neutralize(w.scratch[:0], b[k:next], t, kScript, nil, cats, w.sig.Matched)
+	w.scratch = w.neutralize(w.scratch[:0], b[k:next], t, kd, nil, cats, w.sig.Matched)
 	w.write(w.scratch)
 }
 
@@ -560,6 +574,16 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 		}
 		val := tb[a.valStart:a.valEnd]
 		an := tb[a.nameStart:a.nameEnd]
+		if equalFoldASCII(an, "values") {
+			// An animation's values: a list separated by ';'.
+			for _, v := range bytes.Split([]byte(decode(val)), []byte(";")) {
+				if p := w.matchURL(bytes.TrimSpace(v)); p >= 0 {
+					cats |= w.pol.Catalog.Category(p).Bit()
+					w.procs = appendProc(w.procs, p)
+				}
+			}
+			continue
+		}
 		if len(an) >= 6 && equalFoldASCII(an[len(an)-6:], "srcset") {
 			// Candidates are "url [descriptor]", separated by commas —
 			// after character references are decoded (&#44; is one).

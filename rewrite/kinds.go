@@ -45,6 +45,8 @@ const (
 	kTextarea
 	kPlaintext
 	kFrameset
+	kSet         // SVG set
+	kAnimate     // SVG animate
 	kTable       // table: a breakout that fetches through background
 	kCell        // thead, tbody, tfoot, tr, td, th: fetch through background
 	kAnchor      // a, area: ping on click
@@ -103,6 +105,8 @@ var kinds = [numKinds]kindInfo{
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
 	kFrameset:    {name: "frameset", head: true},
+	kSet:         {name: "set"},
+	kAnimate:     {name: "animate"},
 	kTable:       {name: "table", rare: "background", breakout: true},
 	kCell:        {name: "td", rare: "background"},
 	kAnchor:      {name: "a", rare: "ping"},
@@ -196,6 +200,8 @@ var shortKinds = []struct {
 	{"strong", kBreakout},
 	{"sub", kBreakout},
 	{"sup", kBreakout},
+	{"set", kSet},
+	{"animate", kAnimate},
 	{"table", kTable},
 	{"thead", kCell},
 	{"tbody", kCell},

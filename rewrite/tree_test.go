@@ -116,6 +116,9 @@ func TestForeignContent(t *testing.T) {
 		{"svg desc is an integration point", `<svg><desc><textarea>` + tr + `</textarea>`, none},
 		{"foreignObject html then back", `<svg><foreignObject><div></div></foreignObject><![CDATA[` + tr + `]]>`, swept},
 		{"svg title closes by name", `<svg><title>t</title><style>` + tr + `</style>`, live},
+		{"svg style sheet", `<svg><style>@import url(https://mc.yandex.ru/watch/1);</style></svg>`, live},
+		{"svg set", `<svg><image href="/a.png"><set attributeName="href" to="https://mc.yandex.ru/watch/1"/></image></svg>`, live},
+		{"svg animate values", `<svg><image><animate attributeName="href" values="/a.png;https://mc.yandex.ru/watch/1" dur="1s"/></image></svg>`, live},
 		{"granted", `<svg><!--` + tr + `-->`, none},
 	}
 	for _, c := range cases {
