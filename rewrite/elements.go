@@ -151,6 +151,15 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		// Every relative URL of the page resolves against a <base>: one on
 		// a processor's host would send them all there.
 		w.gate(b, k, from, kd, baseAttrs, false)
+	case kForm:
+		// A form a script submits into a frame of the page posts to its
+		// action unseen: one aimed at a frame (not the page or a new
+		// window) is gated by its action.
+		if a := t.find(tb, "target"); a != nil && a.valStart >= 0 && hiddenTarget(decode(tb[a.valStart:a.valEnd])) {
+			w.gate(b, k, from, kd, formAttrs, false)
+		} else if t.find(tb, "style") != nil {
+			w.gate(b, k, from, kd, nil, false)
+		}
 	case kIframe:
 		if !w.srcdoc(b, k, from) {
 			w.gate(b, k, from, kd, kinds[kd].urlAttrs, false)
@@ -171,6 +180,18 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 }
 
 var baseAttrs = []string{"href"}
+
+var formAttrs = []string{"action"}
+
+// hiddenTarget reports whether a form's target names a frame rather than
+// the page itself or a new window.
+func hiddenTarget(t string) bool {
+	switch strings.ToLower(strings.TrimSpace(t)) {
+	case "", "_self", "_top", "_parent", "_blank", "_unfencedtop":
+		return false
+	}
+	return true
+}
 
 // srcdoc rewrites the document an <iframe srcdoc> shows — HTML in an
 // attribute value, loaded from no URL and so seen by no other part of the

@@ -45,6 +45,7 @@ const (
 	kTextarea
 	kPlaintext
 	kFrameset
+	kForm        // form: posts where its action says
 	kSet         // SVG set
 	kAnimate     // SVG animate
 	kTable       // table: a breakout that fetches through background
@@ -105,6 +106,7 @@ var kinds = [numKinds]kindInfo{
 	kTextarea:    {name: "textarea", raw: true},
 	kPlaintext:   {name: "plaintext"},
 	kFrameset:    {name: "frameset", head: true},
+	kForm:        {name: "form"},
 	kSet:         {name: "set"},
 	kAnimate:     {name: "animate"},
 	kTable:       {name: "table", rare: "background", breakout: true},
@@ -200,6 +202,7 @@ var shortKinds = []struct {
 	{"strong", kBreakout},
 	{"sub", kBreakout},
 	{"sup", kBreakout},
+	{"form", kForm},
 	{"set", kSet},
 	{"animate", kAnimate},
 	{"table", kTable},

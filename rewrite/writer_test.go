@@ -98,6 +98,8 @@ func TestRewriteBasics(t *testing.T) {
 			`<link data-consent-category="functional" data-consent-processor="google-fonts" rel=stylesheet data-href="data:text/css;base64,QGltcG9ydCB1cmwoaHR0cHM6Ly9mb250cy5nb29nbGVhcGlzLmNvbS9jc3MyKTs=">`},
 		{"javascript frame", `<iframe src="javascript:'<script src=https://mc.yandex.ru/metrika/tag.js></script>'"></iframe><iframe src="javascript:void(0)"></iframe>`,
 			`<iframe data-consent-category="analytics" data-consent-processor="yandex-metrica" data-src="javascript:'<script src=https://mc.yandex.ru/metrika/tag.js></script>'"></iframe><iframe src="javascript:void(0)"></iframe>`},
+		{"form posted into a frame", `<form action="https://mc.yandex.ru/collect" method=post target=sink></form><form action="https://mc.yandex.ru/visible"></form>`,
+			`<form data-consent-category="analytics" data-consent-processor="yandex-metrica" data-action="https://mc.yandex.ru/collect" method=post target=sink></form><form action="https://mc.yandex.ru/visible"></form>`},
 		{"noscript comment hides end", `<noscript><!-- </noscript><script src="https://connect.facebook.net/x.js"></script> --></noscript>`,
 			`<noscript><!-- </noscript><script type="text/plain" data-consent-category="marketing" data-consent-processor="meta-pixel" data-src="https://connect.facebook.net/x.js"></script> --></noscript>`},
 	}

@@ -141,7 +141,7 @@
   // namespace).
   // MOVED, built on the way too: every attribute the rewriter or the guard
   // may have renamed data-<name>.
-  var SEL = [], MOVED = ["type", "style"];
+  var SEL = [], MOVED = ["type", "style", "action"];
   for (var t in FETCH) FETCH[t].forEach(function (a) {
     setter(d.createElement(t), a, function (o, el, v) { park(el, a, v) || o.call(el, v); });
     if (MOVED.indexOf(a) < 0) {
