@@ -28,10 +28,19 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# End to end: the built binary in front of a real origin, a Valkey server
+# killed and restarted under load, and real headless Chromium. Mostly
+# waiting on the browser, so it runs beside the unit tests below.
+e2e_log=$(mktemp)
+go test -count=1 ./e2e/... >"$e2e_log" 2>&1 &
+e2e_pid=$!
 # Every package but the end-to-end tests, under the race detector: the
 # core packages, the store against real Valkey/Redis servers (standalone,
 # 3-node cluster, Sentinel) that the tests start, the Caddy adapter.
-go test -race -count=1 $(go list ./... | grep -v /e2e)
-# End to end: the built binary in front of a real origin, a Valkey server
-# killed and restarted under load, and real headless Chromium.
-go test -count=1 ./e2e/...
+unit=0
+go test -race -count=1 $(go list ./... | grep -v /e2e) || unit=$?
+e2e=0
+wait "$e2e_pid" || e2e=$?
+cat "$e2e_log"
+rm -f "$e2e_log"
+[ "$unit" = 0 ] && [ "$e2e" = 0 ]

@@ -29,6 +29,9 @@ func evalString(b *browser, js string) string {
 // TestBannerLanguages: the page's language, then the browser's, then the
 // visitor's own switch (remembered across pages, without JavaScript too).
 func TestBannerLanguages(t *testing.T) {
+	// Long and mostly waiting on Chromium: run beside the other long
+	// browser tests, after the timing-sensitive ones (go test -parallel).
+	t.Parallel()
 	_, gw, _ := demo(t, "")
 	b := newBrowser(t, true)
 	for path, want := range map[string]string{"/": "kk", "/ru/index.html": "ru"} {

@@ -172,6 +172,9 @@ func set(xs []string) map[string]bool {
 // makes every processor request the page makes without the gateway, in
 // the same page view; after reject-all and a reload, none.
 func TestBrowserConsentEndToEnd(t *testing.T) {
+	// Long and mostly waiting on Chromium: run beside the other long
+	// browser tests, after the timing-sensitive ones (go test -parallel).
+	t.Parallel()
 	_, gw, origin := demo(t, "")
 	cat := builtinCatalog(t)
 	for _, path := range []string{"/", "/news.html", "/contacts.html", "/ru/contacts.html", "/ru/index.html"} {

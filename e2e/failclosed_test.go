@@ -84,6 +84,9 @@ func failClosedCases() []failClosedCase {
 // page also loads straight from the origin, where it must request the
 // tracker (the test's teeth).
 func TestFailClosedInChromium(t *testing.T) {
+	// Long and mostly waiting on Chromium: run beside the other long
+	// browser tests, after the timing-sensitive ones (go test -parallel).
+	t.Parallel()
 	cat := builtinCatalog(t)
 	cases := failClosedCases()
 	byPath := map[string]failClosedCase{}

@@ -56,6 +56,9 @@ import (
 // The origin writes each page in 16-byte flushed pieces, so the rewriter
 // sees it in many reads. Pages load in several tabs of one Chromium.
 func TestParsingInChromium(t *testing.T) {
+	// Long and mostly waiting on Chromium: run beside the other long
+	// browser tests, after the timing-sensitive ones (go test -parallel).
+	t.Parallel()
 	requireChromium(t)
 	started := time.Now()
 	cat := builtinCatalog(t)

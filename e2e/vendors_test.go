@@ -431,6 +431,9 @@ type pageCase struct {
 
 // TestVendorInstallGuides: see the comment at the top of this file.
 func TestVendorInstallGuides(t *testing.T) {
+	// Long and mostly waiting on Chromium: run beside the other long
+	// browser tests, after the timing-sensitive ones (go test -parallel).
+	t.Parallel()
 	cat := builtinCatalog(t)
 	var all []vendorSnippet
 	pages := map[string]string{"site.css": vendorSiteCSS}
