@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"net"
@@ -10,11 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/kelisim/kelisim/internal/testenc"
 )
 
 // failClosedCase is a response that a stricter reading than Chromium's
@@ -32,23 +31,7 @@ type failClosedCase struct {
 func failClosedCases() []failClosedCase {
 	const tracker = `<script src="https://mc.yandex.ru/metrika/tag.js"></script><img src="https://mc.yandex.ru/watch/fc" alt="">`
 	page := `<!doctype html><html><head><meta charset="utf-8"><title>fc</title></head><body><h1>Page</h1>` + tracker + `</body></html>`
-	le := func(s string, bom bool) []byte {
-		var b []byte
-		if bom {
-			b = append(b, 0xff, 0xfe)
-		}
-		for _, u := range utf16.Encode([]rune(s)) {
-			b = append(b, byte(u), byte(u>>8))
-		}
-		return b
-	}
-	gz := func(b []byte) []byte {
-		var out bytes.Buffer
-		zw := gzip.NewWriter(&out)
-		zw.Write(b)
-		zw.Close()
-		return out.Bytes()
-	}
+	le, gz := testenc.UTF16LE, testenc.Gzip
 	html := [2]string{"Content-Type", "text/html"}
 	return []failClosedCase{
 		{name: "utf16-bom-under-utf8", header: [][2]string{{"Content-Type", "text/html; charset=utf-8"}}, body: le(page, true)},

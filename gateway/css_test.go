@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/kelisim/kelisim/internal/testenc"
 )
 
 // TestStyleSheetsNameNoProcessor: a style sheet the site serves loads no
@@ -28,7 +30,7 @@ func TestStyleSheetsNameNoProcessor(t *testing.T) {
 		}
 		if r.URL.Path == "/gz.css" {
 			w.Header().Set("Content-Encoding", "gzip")
-			w.Write(gzipped([]byte(body)))
+			w.Write(testenc.Gzip([]byte(body)))
 			return
 		}
 		io.WriteString(w, body)

@@ -36,40 +36,11 @@ func newDecoder(enc string, dst io.Writer) *decoder {
 	pr, pw := io.Pipe()
 	d := &decoder{pw: pw, done: make(chan error, 1)}
 	go func() {
-		var r io.Reader
-		var err error
-		switch enc {
-		case "gzip", "x-gzip":
-			var zr *gzip.Reader
-			if zr, err = gzip.NewReader(pr); err == nil {
-				r = zr
-			}
-		case "deflate":
-			// "deflate" is zlib-wrapped by the standard, raw in practice
-			// as often: look at the first two bytes.
-			br := bufio.NewReader(pr)
-			if hdr, perr := br.Peek(2); perr == nil && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
-				var zr io.ReadCloser
-				if zr, err = zlib.NewReader(br); err == nil {
-					r = zr
-				}
-			} else {
-				r = flate.NewReader(br)
-			}
-		case "br":
-			r = brotli.NewReader(pr)
-		case "zstd":
-			var zr *zstd.Decoder
-			if zr, err = zstd.NewReader(pr, zstd.WithDecoderConcurrency(1)); err == nil {
-				defer zr.Close()
-				r = zr
-			}
-		default:
-			err = fmt.Errorf("unsupported content encoding %q", enc)
-		}
+		r, closeFn, err := decodingReader(enc, pr)
 		if err == nil {
 			_, err = io.Copy(dst, r)
 		}
+		closeFn()
 		if err != nil {
 			err = fmt.Errorf("decoding %s body: %w", enc, err)
 		}
@@ -78,6 +49,35 @@ func newDecoder(enc string, dst io.Writer) *decoder {
 		d.done <- err
 	}()
 	return d
+}
+
+// decodingReader returns a reader of what src decodes to in content
+// coding enc, and a function that frees it.
+func decodingReader(enc string, src io.Reader) (io.Reader, func(), error) {
+	none := func() {}
+	switch enc {
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(src)
+		return zr, none, err
+	case "deflate":
+		// "deflate" is zlib-wrapped by the standard, raw in practice as
+		// often: look at the first two bytes.
+		br := bufio.NewReader(src)
+		if hdr, err := br.Peek(2); err == nil && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			zr, err := zlib.NewReader(br)
+			return zr, none, err
+		}
+		return flate.NewReader(br), none, nil
+	case "br":
+		return brotli.NewReader(src), none, nil
+	case "zstd":
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, none, err
+		}
+		return zr, zr.Close, nil
+	}
+	return nil, none, fmt.Errorf("unsupported content encoding %q", enc)
 }
 
 func (d *decoder) Write(p []byte) (int, error) {
@@ -163,42 +163,12 @@ func (in *inbound) Abort() {
 // first bytes read. A cut-off stream decodes as far as it goes.
 func peekDecoded(codings []string, head []byte, limit int) []byte {
 	for i := len(codings) - 1; i >= 0; i-- {
-		var r io.Reader
-		src := bytes.NewReader(head)
-		switch codings[i] {
-		case "gzip", "x-gzip":
-			zr, err := gzip.NewReader(src)
-			if err != nil {
-				return nil
-			}
-			r = zr
-		case "deflate":
-			if len(head) >= 2 && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
-				zr, err := zlib.NewReader(src)
-				if err != nil {
-					return nil
-				}
-				r = zr
-			} else {
-				r = flate.NewReader(src)
-			}
-		case "br":
-			r = brotli.NewReader(src)
-		case "zstd":
-			zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1))
-			if err != nil {
-				return nil
-			}
-			defer zr.Close()
-			r = zr
-		default:
+		r, closeFn, err := decodingReader(codings[i], bytes.NewReader(head))
+		if err != nil {
 			return nil
 		}
-		out, _ := io.ReadAll(io.LimitReader(r, int64(limit)))
-		head = out
-	}
-	if len(head) > limit {
-		head = head[:limit]
+		head, _ = io.ReadAll(io.LimitReader(r, int64(limit)))
+		closeFn()
 	}
 	return head
 }

@@ -1,35 +1,14 @@
 package gateway_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/kelisim/kelisim/internal/oracle"
+	"github.com/kelisim/kelisim/internal/testenc"
 )
-
-func utf16le(s string, bom bool) []byte {
-	var b []byte
-	if bom {
-		b = append(b, 0xff, 0xfe)
-	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(u), byte(u>>8))
-	}
-	return b
-}
-
-func gzipped(b []byte) []byte {
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	zw.Write(b)
-	zw.Close()
-	return out.Bytes()
-}
 
 // TestDocumentsTheBrowserReadsAreRead: every response a browser renders
 // as a document is rewritten as the browser reads it — whatever its
@@ -51,16 +30,16 @@ func TestDocumentsTheBrowserReadsAreRead(t *testing.T) {
 		want string
 		ct   string // the Content-Type the browser must get, if set
 	}{
-		{"utf-16 with a byte order mark under a utf-8 header", resp{[][2]string{{"Content-Type", "text/html; charset=utf-8"}}, 200, utf16le(page, true)}, "rewritten", "text/html; charset=utf-8"},
-		{"utf-16 by header", resp{[][2]string{{"Content-Type", "text/html; charset=utf-16"}}, 200, utf16le(page, false)}, "rewritten", "text/html; charset=utf-8"},
+		{"utf-16 with a byte order mark under a utf-8 header", resp{[][2]string{{"Content-Type", "text/html; charset=utf-8"}}, 200, testenc.UTF16LE(page, true)}, "rewritten", "text/html; charset=utf-8"},
+		{"utf-16 by header", resp{[][2]string{{"Content-Type", "text/html; charset=utf-16"}}, 200, testenc.UTF16LE(page, false)}, "rewritten", "text/html; charset=utf-8"},
 		{"iso-2022-jp escapes hiding a script", resp{[][2]string{{"Content-Type", "text/html"}}, 200,
 			[]byte("<meta charset=iso-2022-jp><p>x</p><scr\x1b(Bipt src=https://mc.yan\x1b(Bdex.ru/metrika/tag.js></script>")}, "rewritten", "text/html; charset=utf-8"},
 		{"two Content-Type headers, the last html", resp{[][2]string{{"Content-Type", "text/plain"}, {"Content-Type", "text/html"}}, 200, []byte(page)}, "rewritten", "text/html"},
 		{"a parameter a strict parser refuses", resp{[][2]string{{"Content-Type", "text/html;;charset=utf-8"}}, 200, []byte(page)}, "rewritten", "text/html; charset=utf-8"},
 		{"a 200 with Content-Range", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Range", "bytes 0-99/100"}}, 200, []byte(page)}, "rewritten", ""},
-		{"gzip twice", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Encoding", "gzip, gzip"}}, 200, gzipped(gzipped([]byte(page)))}, "rewritten", ""},
-		{"gzip in two headers", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Encoding", "gzip"}, {"Content-Encoding", "gzip"}}, 200, gzipped(gzipped([]byte(page)))}, "rewritten", ""},
-		{"untyped gzip", resp{[][2]string{{"Content-Encoding", "gzip"}}, 200, gzipped([]byte(page))}, "rewritten", ""},
+		{"gzip twice", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Encoding", "gzip, gzip"}}, 200, testenc.Gzip(testenc.Gzip([]byte(page)))}, "rewritten", ""},
+		{"gzip in two headers", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Encoding", "gzip"}, {"Content-Encoding", "gzip"}}, 200, testenc.Gzip(testenc.Gzip([]byte(page)))}, "rewritten", ""},
+		{"untyped gzip", resp{[][2]string{{"Content-Encoding", "gzip"}}, 200, testenc.Gzip([]byte(page))}, "rewritten", ""},
 		{"an encoding the gateway cannot undo", resp{[][2]string{{"Content-Type", "text/html"}, {"Content-Encoding", "dcb"}}, 200, []byte("\xff\xd8\xff" + page)}, "refused", ""},
 		{"xhtml", resp{[][2]string{{"Content-Type", "application/xhtml+xml"}}, 200, []byte(xhtml)}, "rewritten", ""},
 		{"svg document", resp{[][2]string{{"Content-Type", "image/svg+xml"}}, 200, []byte(svg)}, "rewritten", ""},
