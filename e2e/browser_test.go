@@ -44,6 +44,13 @@ func requireChromium(t *testing.T) {
 
 func newBrowser(t *testing.T, javascript bool) *browser {
 	t.Helper()
+	return newBrowserFor(t, javascript, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that needs the browser longer
+// than 90 seconds.
+func newBrowserFor(t *testing.T, javascript bool, limit time.Duration) *browser {
+	t.Helper()
 	requireChromium(t)
 	// Not t.TempDir: Chromium's helpers may still write to the profile
 	// for a moment after it exits, which fails TempDir's cleanup.
@@ -62,7 +69,7 @@ func newBrowser(t *testing.T, javascript bool) *browser {
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { tcancel(); cancel(); acancel(); os.RemoveAll(profile) })
 	b := &browser{t: t, ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {

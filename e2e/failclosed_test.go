@@ -120,7 +120,7 @@ func TestFailClosedInChromium(t *testing.T) {
 	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\tencode\n\tconsent\n\treverse_proxy %s\n}\n", gp, ln.Addr().String())
 	startGateway(t, cf, "", gw+"/start")
 
-	b := newBrowser(t, true)
+	b := newBrowserFor(t, true, 5*time.Minute) // four loads of each case
 	load := func(u string) []string {
 		b.reset()
 		b.run(chromedp.Navigate(u), chromedp.Sleep(600*time.Millisecond))

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -56,15 +57,28 @@ func build(t *testing.T) string {
 	return binary
 }
 
-// freePort returns a TCP port free on loopback right now.
+// portSeq hands out the ports freePort tries, from a start that differs
+// by process.
+var portSeq atomic.Int32
+
+// freePort returns a TCP port free on loopback right now, for a server
+// started later. It is taken below the kernel's ephemeral range (32768
+// and up on Linux), which the unit tests running beside these draw
+// from: a port the kernel hands another test between this check and
+// the bind would put that test's server behind our URL.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	base := 20000 + (os.Getpid()*97)%10000
+	for range 500 {
+		p := 20000 + (base-20000+int(portSeq.Add(1)))%10000
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-29999")
+	return 0
 }
 
 // gateway is a running kelisim process.
