@@ -233,14 +233,15 @@ var attrNameByte = func() (t [256]bool) {
 // the first one written otherwise tagEnd takes over — between two
 // attributes, where it starts too.
 func skipTag(b []byte, i int) int {
-	e, _ := skipTagStyle(b, i)
+	e, _ := skipTagStyle(b, i, "")
 	return e
 }
 
 // skipTagStyle is skipTag that also reports whether the tag may hold a
-// style that loads something (styleFetches): decided on the way for a
-// style="…" it steps over, on the whole tag otherwise.
-func skipTagStyle(b []byte, i int) (end int, style bool) {
+// style that loads something (styleFetches) or an attribute named rare
+// (lower case; "" for none): decided on the way for the attributes it
+// steps over, on the rest of the tag otherwise.
+func skipTagStyle(b []byte, i int, rare string) (end int, hit bool) {
 	for i+1 < len(b) && b[i] == ' ' {
 		j := i + 1
 		for j < len(b) && attrNameByte[b[j]] {
@@ -253,17 +254,20 @@ func skipTagStyle(b []byte, i int) (end int, style bool) {
 		if k < 0 {
 			return 0, false
 		}
-		if j-i == 6 && equalFoldASCII(b[i+1:j], "style") && (bytes.IndexByte(b[j+2:k], '(') >= 0 || bytes.IndexByte(b[j+2:k], '&') >= 0) {
-			style = true
+		switch n := j - i - 1; {
+		case n == 5 && equalFoldASCII(b[i+1:j], "style") && (bytes.IndexByte(b[j+2:k], '(') >= 0 || bytes.IndexByte(b[j+2:k], '&') >= 0):
+			hit = true
+		case n == len(rare) && n > 0 && equalFoldASCII(b[i+1:j], rare):
+			hit = true
 		}
 		i = k + 1
 	}
 	if i < len(b) && b[i] == '>' {
-		return i + 1, style
+		return i + 1, hit
 	}
 	e := tagEnd(b, i, nil)
-	if e > 0 && !style {
-		style = styleFetches(b[i:e])
+	if e > 0 && !hit {
+		hit = styleFetches(b[i:e]) || rare != "" && containsFold(b[i:e], rare)
 	}
-	return e, style
+	return e, hit
 }

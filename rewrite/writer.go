@@ -799,11 +799,11 @@ func plainTag(b []byte, k int) int {
 	}
 	switch kd := kindIn(b, i, n); kd {
 	case kOther, kBreakout, kIntegration:
-		if e, style := skipTagStyle(b, n); e > 0 && !style {
+		if e, hit := skipTagStyle(b, n, ""); e > 0 && !hit {
 			return e
 		}
 	case kTable, kCell, kAnchor:
-		if e, style := skipTagStyle(b, n); e > 0 && !style && !containsFold(b[n:e], kinds[kd].rare) {
+		if e, hit := skipTagStyle(b, n, kinds[kd].rare); e > 0 && !hit {
 			return e
 		}
 		return 0
