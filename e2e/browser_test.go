@@ -42,14 +42,10 @@ func requireChromium(t *testing.T) {
 	}
 }
 
-func newBrowser(t *testing.T, javascript bool) *browser {
-	t.Helper()
-	return newBrowserFor(t, javascript, 90*time.Second)
-}
-
-// newBrowserFor is newBrowser for a test that needs the browser longer
-// than 90 seconds.
-func newBrowserFor(t *testing.T, javascript bool, limit time.Duration) *browser {
+// startChromium starts one headless Chromium with the tests' options and
+// extra ones, and returns its first tab's context; the browser and its
+// profile go with the test.
+func startChromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	requireChromium(t)
 	// Not t.TempDir: Chromium's helpers may still write to the profile
@@ -67,10 +63,27 @@ func newBrowserFor(t *testing.T, javascript bool, limit time.Duration) *browser 
 		chromedp.Flag("disable-component-update", true),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, limit)
-	t.Cleanup(func() { tcancel(); cancel(); acancel(); os.RemoveAll(profile) })
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { bcancel(); acancel(); os.RemoveAll(profile) })
+	if err := chromedp.Run(bctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return bctx
+}
+
+func newBrowser(t *testing.T, javascript bool) *browser {
+	t.Helper()
+	return newBrowserFor(t, javascript, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that needs the browser longer
+// than 90 seconds.
+func newBrowserFor(t *testing.T, javascript bool, limit time.Duration) *browser {
+	t.Helper()
+	ctx, tcancel := context.WithTimeout(startChromium(t), limit)
+	t.Cleanup(tcancel)
 	b := &browser{t: t, ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if e, ok := ev.(*fetch.EventRequestPaused); ok {

@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/internal/html5libdat"
 )
 
 // TestParsingInChromium holds the rewriter to real Chromium's reading of
@@ -263,7 +264,7 @@ func TestParsingInChromium(t *testing.T) {
 			bannerHidden = append(bannerHidden, fmt.Sprintf("%s: %s (%s)\n    page: %q", p.name, b.Problem, b.Detail, parsingClip(p.html, 300)))
 		default:
 			bannerFail = append(bannerFail, fmt.Sprintf("%s: %s%s\n    page: %q\n    served: %s", p.name, b.Problem, parsingIf(b.Detail != "", " ("+b.Detail+")"),
-				parsingClip(p.html, 400), bannerPlacement(parsingServed(fmt.Sprintf("%s/p/%d", gw, i)))))
+				parsingClip(p.html, 400), bannerPlacement(servedHTML(fmt.Sprintf("%s/p/%d", gw, i)))))
 		}
 	}
 	nAdv := len(pages) - nLib
@@ -373,21 +374,6 @@ func parsingGTMSnippet(t *testing.T) string {
 	return s
 }
 
-// parsingDatInputs returns the #data sections of a tree-construction file
-// (as rewrite/html5lib_test.go's datInputs).
-func parsingDatInputs(b []byte) [][]byte {
-	var out [][]byte
-	for _, sec := range bytes.Split(b, []byte("\n\n#data\n")) {
-		sec = bytes.TrimPrefix(sec, []byte("#data\n"))
-		end := bytes.Index(sec, []byte("\n#errors"))
-		if end < 0 {
-			continue
-		}
-		out = append(out, sec[:end])
-	}
-	return out
-}
-
 // parsingHTML5LibPages: every input of tree-construction/*.dat with one
 // tracker inserted after one '>' of it (chosen by FNV-1a of the input; at
 // the start for an input with no '>'), the trackers taken in rotation.
@@ -402,7 +388,7 @@ func parsingHTML5LibPages(t *testing.T, gtm string) []parsingPage {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for j, in := range parsingDatInputs(b) {
+		for j, in := range html5libdat.Inputs(b) {
 			var gts []int
 			for k, c := range in {
 				if c == '>' {
@@ -626,30 +612,11 @@ func parsingAdversarialPages(gtm string) []parsingPage {
 // session.
 func parsingChromium(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	profile, err := os.MkdirTemp("", "kelisim-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
+	return startChromium(t, append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("disable-site-isolation-trials", true),
 		chromedp.Flag("disable-features", "IsolateOrigins,site-per-process"),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 900),
-	)
-	opts = append(opts, flags...)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { bcancel(); acancel(); os.RemoveAll(profile) })
-	if err := chromedp.Run(bctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return bctx
+	}, flags...)...)
 }
 
 // parsingPool runs do for 0..n-1 on tabs tabs at once; with fresh, every
@@ -894,25 +861,6 @@ func (b *parsingTab) bannerCheck() parsingBanner {
 	return r
 }
 
-// parsingServed is the page as the gateway serves it to a first-time
-// visitor's navigation.
-func parsingServed(u string) string {
-	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	req.Header.Set("Sec-Fetch-Dest", "document")
-	req.Header.Set("Sec-Fetch-Mode", "navigate")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "(could not fetch the page: " + err.Error() + ")"
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return "(could not read the page: " + err.Error() + ")"
-	}
-	return string(b)
-}
-
 // parsingLeakReport describes a page through which Chromium requested a
 // processor: the requests, who asked for them, the page, and the served
 // HTML around every mention of the requested hosts.
@@ -936,7 +884,7 @@ func parsingLeakReport(gw string, i int, p parsingPage, reqs []string, d *parsin
 		fmt.Fprintf(&b, "\n  tracker %s inserted at byte %d", p.tracker, p.at)
 	}
 	fmt.Fprintf(&b, "\n  page:   %q", parsingClip(p.html, 600))
-	served := parsingServed(fmt.Sprintf("%s/p/%d", gw, i))
+	served := servedHTML(fmt.Sprintf("%s/p/%d", gw, i))
 	var hosts []string
 	seen := map[string]bool{}
 	for _, u := range reqs {

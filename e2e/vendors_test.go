@@ -136,29 +136,7 @@ func vendorPage(title string, snippets []vendorSnippet) string {
 // it, which is much cheaper than a process per case.
 func vendorChromium(t *testing.T) context.Context {
 	t.Helper()
-	requireChromium(t)
-	// Not t.TempDir: Chromium's helpers may still write to the profile
-	// for a moment after it exits, which fails TempDir's cleanup.
-	profile, err := os.MkdirTemp("", "kelisim-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { bcancel(); acancel(); os.RemoveAll(profile) })
-	if err := chromedp.Run(bctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return bctx
+	return startChromium(t)
 }
 
 // vendorTab is one page in a fresh browser context. Every request the page
@@ -408,9 +386,16 @@ func bannerPlacement(page string) string {
 }
 
 // servedHTML is the page as the gateway serves it to a first-time
-// visitor, or a description of why it could not be fetched.
+// visitor's navigation, or a description of why it could not be fetched.
 func servedHTML(pageURL string) string {
-	res, err := http.Get(pageURL)
+	req, err := http.NewRequest("GET", pageURL, nil)
+	if err != nil {
+		return "(bad URL: " + err.Error() + ")"
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "(could not fetch the page: " + err.Error() + ")"
 	}

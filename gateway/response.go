@@ -29,10 +29,12 @@ type responseWriter struct {
 	optOut      bool   // the handler behind set OptOutHeader: off
 	refused     bool   // answered 502 in its place; the body is dropped
 	rw          *rewrite.Writer
-	memoKey     *memoKey // set when the page may be replayed
-	recording   bool     // the page is being recorded under memoKey
-	in          *inbound // undoes content codings and charset before rw
-	sheet       []byte   // a style sheet read whole (css.go), nil if none
+	memoKey     *memoKey  // set when the page may be replayed
+	recording   bool      // the page is being recorded under memoKey
+	in          *inbound  // undoes content codings and charset before rw
+	sheet       []byte    // a style sheet read whole (css.go), nil if none
+	mt          mediaType // the response's media type (contentType), read at WriteHeader
+	mtOK        bool
 	sink        *sink
 }
 
@@ -84,13 +86,16 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.ResponseWriter.Write([]byte("403: this redirect leads to a service the visitor has not consented to.\n"))
 		return
 	}
+	// The headers are final here: the media type is read once.
+	w.mt, w.mtOK = contentType(h)
 	if bodyAllowed(w.r, code) && !w.optedOut() {
-		if mt, ok := contentType(h); ok && mt.essence == "text/css" && w.r.Header.Get("Range") == "" {
+		mt, ok := w.mt, w.mtOK
+		if ok && mt.essence == "text/css" && w.r.Header.Get("Range") == "" {
 			// Read whole before anything is sent (css.go).
 			w.status, w.sheet = code, []byte{}
 			return
 		}
-		if mt, ok := contentType(h); sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {
+		if sniffable(mt, ok) || kindOf(mt, ok, nil) != docOther {
 			// A document, or what may be one: how the browser reads it
 			// depends on its first bytes too (sniffing, byte order mark,
 			// <meta charset>). Decided on the first 1024 bytes, the first
@@ -127,7 +132,7 @@ func (w *responseWriter) decide(code int, head []byte) {
 	w.status = 0
 	w.wroteHeader = true
 	h := w.Header()
-	mt, ok := contentType(h)
+	mt, ok := w.mt, w.mtOK
 	kind := docOther
 	// A part the browser asked for (a resumed download, media) is no
 	// document it renders.
@@ -403,7 +408,7 @@ func (w *responseWriter) Flush() {
 		if w.status == 0 || w.sheet != nil {
 			return
 		}
-		if mt, ok := contentType(w.Header()); sniffable(mt, ok) {
+		if sniffable(w.mt, w.mtOK) {
 			// Sniffing waits for its bytes whatever the flushes, as the
 			// browser's does.
 			return

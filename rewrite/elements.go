@@ -663,12 +663,23 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 // resolved first (rarely present, so rarely paid for).
 func (w *Writer) matchURL(v []byte) int {
 	if bytes.IndexByte(v, '&') >= 0 {
-		v = []byte(decode(v))
+		d := decode(v)
+		if p := w.pol.Catalog.MatchURL(d); p >= 0 || !inlineScheme(d) {
+			return p
+		}
+		return w.matchInlineURL([]byte(d))
 	}
 	if p := w.pol.Catalog.MatchURLBytes(v); p >= 0 {
 		return p
 	}
 	return w.matchInlineURL(v)
+}
+
+// inlineScheme reports whether the URL u carries its content (data:,
+// javascript:), ignoring case and leading whitespace.
+func inlineScheme(u string) bool {
+	u = strings.TrimLeft(u, " \t\n\r\f")
+	return len(u) > 5 && strings.EqualFold(u[:5], "data:") || len(u) > 11 && strings.EqualFold(u[:11], "javascript:")
 }
 
 // matchInlineURL classifies a URL that carries its content instead of

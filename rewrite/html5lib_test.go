@@ -14,6 +14,7 @@ import (
 
 	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/internal/html5libdat"
 	"github.com/kelisim/kelisim/internal/oracle"
 	"github.com/kelisim/kelisim/rewrite"
 	"golang.org/x/net/html"
@@ -38,7 +39,7 @@ func conformanceInputs(t testing.TB) (names []string, inputs [][]byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, in := range datInputs(b) {
+		for i, in := range html5libdat.Inputs(b) {
 			names = append(names, fmt.Sprintf("%s#%d", filepath.Base(f), i+1))
 			inputs = append(inputs, in)
 		}
@@ -58,20 +59,6 @@ func conformanceInputs(t testing.TB) (names []string, inputs [][]byte) {
 		t.Fatalf("only %d html5lib-tests inputs found", len(inputs))
 	}
 	return names, inputs
-}
-
-// datInputs returns the #data sections of a tree-construction file.
-func datInputs(b []byte) [][]byte {
-	var out [][]byte
-	for _, sec := range bytes.Split(b, []byte("\n\n#data\n")) {
-		sec = bytes.TrimPrefix(sec, []byte("#data\n"))
-		end := bytes.Index(sec, []byte("\n#errors"))
-		if end < 0 {
-			continue
-		}
-		out = append(out, sec[:end])
-	}
-	return out
 }
 
 var unicodeEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
