@@ -44,10 +44,9 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 		// applies: it is read before the start tag is written (searched
 		// once, however small the writes).
 		if e, _ := w.foreignTop(); e.ns == nsSVG {
-			endTag := "</" + kinds[kd].name
-			from := max(next, k+w.svgSearched-len(endTag))
-			if indexFold(b[from:], endTag) < 0 {
-				w.svgSearched = len(b) - k
+			end, resume := foreignTextEnd(b, max(next, k+w.svgSearched), kinds[kd].name)
+			if end < 0 {
+				w.svgSearched = resume - k
 				return needMore
 			}
 		}
@@ -126,7 +125,7 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 
 	switch kd {
 	case kScript:
-		return w.script(b, k, from, kd, []string{"src"})
+		return w.script(b, k, from, kd, htmlScriptAttrs)
 	case kStyle:
 		if isCSS(t, tb) {
 			w.hold(b, k, from, kStyle)
@@ -179,9 +178,13 @@ func (w *Writer) handleTag(b []byte, k int, from *int, eof bool) int {
 	return next
 }
 
-var baseAttrs = []string{"href"}
+// htmlScriptAttrs: an HTML <script> fetches by src alone (an SVG one by
+// href too: kinds[kScript]).
+var htmlScriptAttrs = gated("src")
 
-var formAttrs = []string{"action"}
+var baseAttrs = gated("href")
+
+var formAttrs = gated("action")
 
 // hiddenTarget reports whether a form's target names a frame rather than
 // the page itself or a new window.
@@ -274,17 +277,21 @@ func (w *Writer) svgInline(b []byte, k int, from *int, kd kind) {
 		return
 	}
 	next := k + t.length
-	end := len(b)
-	if e := indexFold(b[next:], "</"+kinds[kd].name); e >= 0 {
-		end = next + e
-	}
-	end = min(end, next+MaxHeldScript)
 	w.sig.Reset()
+	w.cssBuf = w.cssBuf[:0]
+	read := 0
+	foreignText(b, next, kinds[kd].name, func(text []byte) {
+		text = text[:min(len(text), MaxHeldScript-read)]
+		read += len(text)
+		if kd == kStyle {
+			w.cssBuf = append(w.cssBuf, text...)
+		} else {
+			w.pol.Catalog.ScanInline(&w.sig, text)
+		}
+	})
 	if kd == kStyle {
-		w.cssBuf = CSSText(w.cssBuf[:0], b[next:end])
+		w.cssBuf = CSSText(nil, w.cssBuf)
 		w.pol.Catalog.ScanInline(&w.sig, w.cssBuf)
-	} else {
-		w.pol.Catalog.ScanInline(&w.sig, b[next:end])
 	}
 	var cats catalog.Set
 	for _, p := range w.sig.Matched {
@@ -297,6 +304,137 @@ func (w *Writer) svgInline(b []byte, k int, from *int, kd kind) {
 	*from = next
 	w.scratch = w.neutralize(w.scratch[:0], b[k:next], t, kd, nil, cats, w.sig.Matched)
 	w.write(w.scratch)
+}
+
+// foreignTextEnd returns where, searching b from i, the end tag
+// "</name" that closes an SVG <script> or <style> begins: the first one
+// outside CDATA sections and comments, which are markup in SVG and may
+// hold the string as text. With none in b it returns -1 and where to
+// search again once more bytes have come.
+func foreignTextEnd(b []byte, i int, name string) (end, resume int) {
+	return foreignText(b, i, name, nil)
+}
+
+// foreignText is foreignTextEnd that also hands text, if not nil, the
+// text the tree builder makes of the bytes from i up to the end tag (or
+// the end of b), in pieces: character references resolved, CDATA
+// sections' text as it is, and what tags, comments and bogus comments
+// leave out left out — the element's text, and its children's.
+func foreignText(b []byte, i int, name string, text func([]byte)) (end, resume int) {
+	from := i // start of the text not yet handed on
+	emit := func(to int) {
+		if text != nil && to > from {
+			if seg := b[from:to]; bytes.IndexByte(seg, '&') >= 0 {
+				text([]byte(decode(seg)))
+			} else {
+				text(seg)
+			}
+		}
+	}
+	// skip hands on the text before b[j] and steps over markup up to
+	// b[to]; with to < 0 (b ends inside it) it reports false.
+	skip := func(j, to int) bool {
+		emit(j)
+		if to < 0 {
+			from = len(b)
+			return false
+		}
+		i, from = to, to
+		return true
+	}
+	for {
+		lt := bytes.IndexByte(b[i:], '<')
+		if lt < 0 {
+			emit(len(b))
+			return -1, len(b)
+		}
+		j := i + lt
+		rest := b[j:]
+		switch {
+		case len(rest) < len("<![CDATA["):
+			emit(j)
+			return -1, j // too short to tell
+		case rest[1] == '/' && len(rest) > len(name)+2 && equalFoldASCII(rest[2:2+len(name)], name) &&
+			(isSpace(rest[2+len(name)]) || rest[2+len(name)] == '/' || rest[2+len(name)] == '>'):
+			emit(j)
+			return j, j
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			c := bytes.Index(rest[9:], []byte("]]>"))
+			emit(j)
+			if c < 0 {
+				if text != nil {
+					text(rest[9:])
+				}
+				from = len(b)
+				return -1, j
+			}
+			if text != nil {
+				text(rest[9 : 9+c])
+			}
+			i, from = j+9+c+3, j+9+c+3
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			if !skip(j, past(j, commentClose(rest, 4))) {
+				return -1, j
+			}
+		case isLetter(rest[1]) || rest[1] == '/' && isLetter(rest[2]):
+			n := 1
+			if rest[1] == '/' {
+				n = 2
+			}
+			e := tagEnd(rest, nameEnd(rest, n), nil)
+			if e == 0 {
+				e = -1
+			}
+			if !skip(j, past(j, e)) {
+				return -1, j
+			}
+		case rest[1] == '!' || rest[1] == '?' || rest[1] == '/':
+			// A bogus comment ("</>" is dropped the same way).
+			e := bytes.IndexByte(rest, '>')
+			if e >= 0 {
+				e++
+			}
+			if !skip(j, past(j, e)) {
+				return -1, j
+			}
+		default:
+			i = j + 1
+		}
+	}
+}
+
+// past returns j+n, or -1 for n < 0 (not found).
+func past(j, n int) int {
+	if n < 0 {
+		return -1
+	}
+	return j + n
+}
+
+// commentClose returns the offset in b just past the end of the comment
+// whose text starts at b[i] ("-->", "--!>", or "<!-->" and "<!--->" cut
+// short), or -1 when b ends first.
+func commentClose(b []byte, i int) int {
+	switch {
+	case i < len(b) && b[i] == '>':
+		return i + 1
+	case i+1 < len(b) && b[i] == '-' && b[i+1] == '>':
+		return i + 2
+	}
+	for j := i; ; {
+		k := bytes.Index(b[j:], []byte("--"))
+		if k < 0 || j+k+2 >= len(b) {
+			return -1
+		}
+		k += j
+		if b[k+2] == '>' {
+			return k + 3
+		}
+		if b[k+2] == '!' && k+3 < len(b) && b[k+3] == '>' {
+			return k + 4
+		}
+		j = k + 1
+	}
 }
 
 // structureStart follows the document-level insertion modes of the
@@ -577,7 +715,10 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 	styled := false
 	for i := range t.attrs {
 		a := &t.attrs[i]
-		if a.valStart >= 0 && equalFoldASCII(tb[a.nameStart:a.nameEnd], "style") && t.first(tb, i) {
+		if a.valStart < 0 || !mayBeGated(tb[a.nameStart:a.nameEnd]) {
+			continue
+		}
+		if equalFoldASCII(tb[a.nameStart:a.nameEnd], "style") && t.first(tb, i) {
 			// Any element's style can load a background image.
 			w.inlineSig.Reset()
 			w.cssBuf = CSSText(w.cssBuf[:0], []byte(decode(tb[a.valStart:a.valEnd])))
@@ -590,7 +731,7 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 			continue
 		}
 		// Browsers use the first of duplicate attributes only.
-		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) || !t.first(tb, i) {
+		if !isOneOf(tb[a.nameStart:a.nameEnd], attrs) || !t.first(tb, i) {
 			continue
 		}
 		val := tb[a.valStart:a.valEnd]
@@ -664,7 +805,7 @@ func (w *Writer) gate(b []byte, k int, from *int, kd kind, attrs []string, hostO
 func (w *Writer) matchURL(v []byte) int {
 	if bytes.IndexByte(v, '&') >= 0 {
 		d := decode(v)
-		if p := w.pol.Catalog.MatchURL(d); p >= 0 || !inlineScheme(d) {
+		if p := w.pol.Catalog.MatchURL(d); p >= 0 {
 			return p
 		}
 		return w.matchInlineURL([]byte(d))
@@ -675,11 +816,61 @@ func (w *Writer) matchURL(v []byte) int {
 	return w.matchInlineURL(v)
 }
 
-// inlineScheme reports whether the URL u carries its content (data:,
-// javascript:), ignoring case and leading whitespace.
-func inlineScheme(u string) bool {
-	u = strings.TrimLeft(u, " \t\n\r\f")
-	return len(u) > 5 && strings.EqualFold(u[:5], "data:") || len(u) > 11 && strings.EqualFold(u[:11], "javascript:")
+// URLs that carry their content instead of naming it.
+const (
+	notInline = iota
+	dataURL
+	javascriptURL
+)
+
+// inlineURL reports whether u is a data: or javascript: URL as the URL
+// parser reads it — leading C0 controls and spaces dropped, tabs and
+// newlines ignored anywhere ("java\tscript:" is javascript:), the scheme in
+// any case — and returns what follows the colon. Most URLs are rejected
+// on their first byte.
+func inlineURL(u []byte) (scheme int, rest []byte) {
+	i := 0
+	for i < len(u) && u[i] <= ' ' {
+		i++
+	}
+	if i == len(u) || u[i]|0x20 != 'd' && u[i]|0x20 != 'j' {
+		return notInline, nil
+	}
+	var name [len("javascript")]byte
+	n := 0
+	for ; i < len(u); i++ {
+		switch c := u[i]; {
+		case c == '\t' || c == '\n' || c == '\r':
+		case c == ':':
+			switch string(name[:n]) {
+			case "data":
+				return dataURL, u[i+1:]
+			case "javascript":
+				return javascriptURL, u[i+1:]
+			}
+			return notInline, nil
+		case n == len(name):
+			return notInline, nil
+		default:
+			name[n] = c | 0x20 // letters to lower case; no other byte becomes one
+			n++
+		}
+	}
+	return notInline, nil
+}
+
+// dropTabNewline removes what the URL parser removes from anywhere in a URL.
+func dropTabNewline(b []byte) []byte {
+	if bytes.IndexAny(b, "\t\n\r") < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c != '\t' && c != '\n' && c != '\r' {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // matchInlineURL classifies a URL that carries its content instead of
@@ -688,16 +879,20 @@ func inlineScheme(u string) bool {
 // content is decoded (percent-encoding, base64) and read as inline text,
 // through CSSText, which also undoes the escapes a style sheet may use.
 func (w *Writer) matchInlineURL(v []byte) int {
-	v = bytes.TrimLeft(v, " \t\n\r\f")
-	var body []byte
-	switch {
-	case len(v) > 5 && equalFoldASCII(v[:5], "data:"):
-		comma := bytes.IndexByte(v, ',')
+	scheme, rest := inlineURL(v)
+	if scheme == notInline {
+		return -1
+	}
+	rest = dropTabNewline(rest)
+	body := rest
+	if scheme == javascriptURL {
+		body = percentDecode(rest)
+	} else {
+		comma := bytes.IndexByte(rest, ',')
 		if comma < 0 {
 			return -1
 		}
-		meta, payload := v[5:comma], v[comma+1:]
-		payload = percentDecode(payload)
+		meta, payload := rest[:comma], percentDecode(rest[comma+1:])
 		if m := bytes.ToLower(meta); bytes.HasSuffix(bytes.TrimSpace(m), []byte(";base64")) {
 			dec := make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
 			n, err := base64.StdEncoding.Decode(dec, bytes.Map(func(r rune) rune {
@@ -712,10 +907,6 @@ func (w *Writer) matchInlineURL(v []byte) int {
 			payload = dec[:n]
 		}
 		body = payload
-	case len(v) > 11 && equalFoldASCII(v[:11], "javascript:"):
-		body = percentDecode(v[11:])
-	default:
-		return -1
 	}
 	st := &w.inlineSig
 	st.Reset()

@@ -120,7 +120,7 @@ var kinds = [numKinds]kindInfo{
 func init() {
 	for kd := range kinds {
 		if e := fetching.Lookup(kinds[kd].name); e != nil {
-			kinds[kd].urlAttrs = e.Attrs
+			kinds[kd].urlAttrs = gated(e.Attrs...)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package rewrite
 import (
 	"strings"
 	"testing"
+
+	"github.com/kelisim/kelisim/fetching"
 )
 
 // TestKindIn: every name the rewriter knows is found, in any case, and
@@ -76,4 +78,25 @@ func FuzzSkipTag(f *testing.F) {
 			t.Fatalf("%q: skipTag %d, tagEnd %d", b, got, want)
 		}
 	})
+}
+
+// TestGatedNames: the gate's name filter lets through every name an
+// element fetches by, and style.
+func TestGatedNames(t *testing.T) {
+	for _, e := range fetching.Elements {
+		for _, a := range append(e.Attrs, "style", "STYLE", "Src") {
+			if !mayBeGated([]byte(a)) {
+				t.Errorf("%s: %s filtered out", e.Name, a)
+			}
+		}
+	}
+	rejected := 0
+	for _, a := range []string{"alt", "class", "width", "height", "loading", "id", "title", "aria-label"} {
+		if !mayBeGated([]byte(a)) {
+			rejected++
+		}
+	}
+	if rejected < 6 {
+		t.Errorf("the filter lets %d of 8 common names through", 8-rejected)
+	}
 }

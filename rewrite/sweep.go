@@ -26,6 +26,7 @@ type sweeper struct {
 	edits []edit
 	buf   []byte
 	t     tag
+	sig   catalog.SigState // an inline script's text
 }
 
 // edit is an insertion of text before carry[at].
@@ -59,7 +60,7 @@ func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
 		return nil
 	}
 	d := s.carry
-	done := s.candidates(w, d, 0, len(d), eof)
+	done := s.candidates(w, d, 0, len(d), eof, true)
 	out := s.buf[:0]
 	last := 0
 	n := 0
@@ -91,7 +92,8 @@ func (s *sweeper) write(w *Writer, b []byte, eof bool) error {
 // candidates adds the edits for the candidate start tags that begin in
 // d[start:stop], each read as far as d goes, and returns where the first
 // one that needs more bytes than d holds begins (stop when none does).
-func (s *sweeper) candidates(w *Writer, d []byte, start, stop int, eof bool) int {
+// With scripts, an inline script candidate is judged by its text too.
+func (s *sweeper) candidates(w *Writer, d []byte, start, stop int, eof, scripts bool) int {
 	for i := start; ; {
 		j := bytes.IndexByte(d[i:stop], '<')
 		if j < 0 {
@@ -119,7 +121,9 @@ func (s *sweeper) candidates(w *Writer, d []byte, start, stop int, eof bool) int
 			}
 			continue
 		}
-		s.gate(w, d[k:k+s.t.length], k)
+		if !s.gate(w, d, k, eof, scripts) {
+			return k
+		}
 	}
 }
 
@@ -134,7 +138,8 @@ func (s *sweeper) candidates(w *Writer, d []byte, start, stop int, eof bool) int
 func (w *Writer) sweepSpan(b []byte, start, stop int, eof, hold bool, flush func(int)) int {
 	s := &w.spans
 	s.edits = s.edits[:0]
-	undecided := s.candidates(w, b, start, stop, eof || w.final)
+	// The preload scanner runs no script: only URLs count here.
+	undecided := s.candidates(w, b, start, stop, eof || w.final, false)
 	if hold && undecided < stop {
 		return undecided
 	}
@@ -148,25 +153,32 @@ func (w *Writer) sweepSpan(b []byte, start, stop int, eof, hold bool, flush func
 	return undecided
 }
 
-// gate adds the edits that neutralise the candidate start tag tb at
-// carry[k] when it fetches from a processor not granted.
-func (s *sweeper) gate(w *Writer, tb []byte, k int) {
+// gate adds the edits that neutralise the candidate start tag at d[k]
+// (parsed in s.t) when it fetches from a processor not granted. With
+// scripts, an executable script without a source is judged by its text
+// up to "</script" — in another reading it is a script of its own (the
+// text of an SVG script is markup: "<svg><script><script>loader") — and
+// gate reports false when d ends before that is decided.
+func (s *sweeper) gate(w *Writer, d []byte, k int, eof, scripts bool) bool {
 	t := &s.t
+	tb := d[k : k+t.length]
 	if t.end {
-		return
+		return true
 	}
 	kd := kindIn(tb, t.nameStart, t.nameEnd)
 	attrs := kinds[kd].urlAttrs
 	if attrs == nil || kd == kLink && fetches(t, tb) == relNone {
-		return
+		return true
 	}
 	var cats catalog.Set
 	var procs []int
+	sourced := false
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		if a.valStart < 0 || !isOneOf(tb[a.nameStart:a.nameEnd], attrs) {
 			continue
 		}
+		sourced = true
 		val := tb[a.valStart:a.valEnd]
 		if bytes.IndexByte(val, '&') >= 0 {
 			val = []byte(decode(val)) // a srcset's commas may be references
@@ -180,12 +192,33 @@ func (s *sweeper) gate(w *Writer, tb []byte, k int) {
 			}
 		}
 	}
+	if kd == kScript && scripts && !sourced && isExecutable(t, tb) {
+		text := d[k+t.length:]
+		e := indexFold(text, "</script")
+		if e < 0 && !eof && len(text) < MaxHeldScript {
+			return false
+		}
+		if e >= 0 {
+			text = text[:e]
+		}
+		s.sig.Reset()
+		w.pol.Catalog.ScanInline(&s.sig, text[:min(len(text), MaxHeldScript)])
+		for _, p := range s.sig.Matched {
+			cats |= w.pol.Catalog.Category(p).Bit()
+			procs = appendProc(procs, p)
+		}
+		if len(text) > MaxHeldScript && cats == 0 {
+			cats = catalog.All // unread: it waits for every category
+		}
+	}
 	if cats == 0 || w.pol.Granted.Has(cats) {
-		return
+		return true
 	}
 	w.blocked(procs)
-	ins := " data-consent-category=" + string(bytes.ReplaceAll([]byte(cats.String()), []byte(" "), []byte("&#32;"))) +
-		" data-consent-processor=" + w.pol.Catalog.Processors[procs[0]].ID
+	ins := " data-consent-category=" + string(bytes.ReplaceAll([]byte(cats.String()), []byte(" "), []byte("&#32;")))
+	if len(procs) > 0 {
+		ins += " data-consent-processor=" + w.pol.Catalog.Processors[procs[0]].ID
+	}
 	if kd == kScript {
 		ins = " type=text/plain" + ins
 	}
@@ -197,6 +230,7 @@ func (s *sweeper) gate(w *Writer, tb []byte, k int) {
 			s.add(k+a.nameStart, "data-")
 		}
 	}
+	return true
 }
 
 // add inserts an edit in position order.

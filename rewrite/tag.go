@@ -242,6 +242,10 @@ func skipTag(b []byte, i int) int {
 // (lower case; "" for none): decided on the way for the attributes it
 // steps over, on the rest of the tag otherwise.
 func skipTagStyle(b []byte, i int, rare string) (end int, hit bool) {
+	r0 := byte('s') // no second letter to look for
+	if rare != "" {
+		r0 = rare[0]
+	}
 	for i+1 < len(b) && b[i] == ' ' {
 		j := i + 1
 		for j < len(b) && attrNameByte[b[j]] {
@@ -254,11 +258,14 @@ func skipTagStyle(b []byte, i int, rare string) (end int, hit bool) {
 		if k < 0 {
 			return 0, false
 		}
-		switch n := j - i - 1; {
-		case n == 5 && equalFoldASCII(b[i+1:j], "style") && (bytes.IndexByte(b[j+2:k], '(') >= 0 || bytes.IndexByte(b[j+2:k], '&') >= 0):
-			hit = true
-		case n == len(rare) && n > 0 && equalFoldASCII(b[i+1:j], rare):
-			hit = true
+		// Names are told apart by their first letter before anything else.
+		if c := b[i+1] | 0x20; c == 's' || c == r0 {
+			switch n := j - i - 1; {
+			case n == 5 && equalFoldASCII(b[i+1:j], "style") && (bytes.IndexByte(b[j+2:k], '(') >= 0 || bytes.IndexByte(b[j+2:k], '&') >= 0):
+				hit = true
+			case n == len(rare) && n > 0 && equalFoldASCII(b[i+1:j], rare):
+				hit = true
+			}
 		}
 		i = k + 1
 	}

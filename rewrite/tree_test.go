@@ -99,6 +99,11 @@ func TestForeignContent(t *testing.T) {
 	}{
 		{"image src", `<p><image src="https://mc.yandex.ru/watch/1">`, live},
 		{"svg script content is markup", `<svg><script>` + tr + `</script></svg>`, live},
+		{"svg script text past a cdata end tag", `<svg><script><![CDATA[</script>]]>new Image().src="https://mc.yandex.ru/watch/1"</script></svg>`, live},
+		{"svg script host split by a comment", `<svg><script>new Image().src="https://mc.yan<!-- -->dex.ru/watch/1"</script></svg>`, live},
+		{"svg script host split by cdata", `<svg><script>new Image().src="https://mc.yan<![CDATA[dex.ru]]>/watch/1"</script></svg>`, live},
+		{"svg script host split by a tag", `<svg><script>new Image().src="https://mc.yan<a></a>dex.ru/watch/1"</script></svg>`, live},
+		{"svg script host in references", `<svg><script>new Image().src="https://mc&#46;yandex&period;ru/watch/1"</script></svg>`, live},
 		{"math title textarea", `<math><title><textarea>` + tr + `</textarea>`, live},
 		{"svg mi is no integration point", `<svg><mi><textarea>` + tr + `</textarea>`, live},
 		{"annotation-xml without html encoding", `<math><annotation-xml><style>` + tr + `</style>`, live},

@@ -619,6 +619,12 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					break
 				}
 			}
+			if w.bomDone && w.plainOK() {
+				// The body of most pages: text and tags nothing is done to.
+				if i = skipPlain(b, i); i == len(b) {
+					break
+				}
+			}
 			j := bytes.IndexByte(b[i:], '<')
 			if !w.bodyInjected && w.phase <= phBody && w.document && !w.nsOn && w.templates == 0 && len(w.fst) == 0 {
 				end := len(b)
@@ -785,6 +791,30 @@ func (w *Writer) plainOK() bool {
 	return w.noscript == 0 && len(w.fst) == 0 && !w.suspicious && (!w.document || w.phase >= phBody && w.bodyInjected)
 }
 
+// skipPlain steps over text and plain tags (plainTag) from b[i], where
+// plainOK holds, and returns where anything else starts (a '<' plainTag
+// does not pass), or len(b). Nothing it steps over changes plainOK.
+func skipPlain(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i:], '<')
+		if j < 0 {
+			return len(b)
+		}
+		k := i + j
+		if k+2 >= len(b) {
+			return k
+		}
+		if c := b[k+1]; !isLetter(c) && (c != '/' || !isLetter(b[k+2])) {
+			return k
+		}
+		next := plainTag(b, k)
+		if next == 0 {
+			return k
+		}
+		i = next
+	}
+}
+
 // plainTag returns the offset just past the tag at b[k] if it is a start
 // or end tag of an element the rewriter leaves alone and ends within b,
 // else 0.
@@ -798,17 +828,13 @@ func plainTag(b []byte, k int) int {
 		return 0
 	}
 	switch kd := kindIn(b, i, n); kd {
-	case kOther, kBreakout, kIntegration:
-		if e, hit := skipTagStyle(b, n, ""); e > 0 && !hit {
-			return e
+	case kOther, kBreakout, kIntegration, kTable, kCell, kAnchor:
+		if b[n] == '>' {
+			return n + 1 // no attributes: nothing it could fetch by
 		}
-	case kTable, kCell, kAnchor:
 		if e, hit := skipTagStyle(b, n, kinds[kd].rare); e > 0 && !hit {
 			return e
 		}
-		return 0
-	default:
-		return 0
 	}
 	return 0
 }

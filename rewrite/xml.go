@@ -18,7 +18,7 @@ import (
 // An XML document gets no banner: the page's own reading of HTML markup
 // would not be XML.
 
-var xmlStylesheetAttrs = []string{"href"}
+var xmlStylesheetAttrs = gated("href")
 
 // scanXML is scan for Policy.XML.
 func (w *Writer) scanXML(b []byte, eof bool) int {
