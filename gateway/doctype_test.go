@@ -204,3 +204,71 @@ func TestDecideEncoding(t *testing.T) {
 		t.Fatal("utf8BOM")
 	}
 }
+
+// FuzzDocumentType: whatever Content-Type headers and body start an
+// origin sends, a browser reading what the gateway serves — its one
+// Content-Type and the body as the gateway passes it on (transcoded to
+// UTF-8 where the gateway transcodes) — renders the same kind of
+// document in the same encoding the gateway read, and never in one
+// whose bytes under 0x80 are not ASCII (where markup could hide from a
+// byte-level reading). Run longer with
+// go test ./gateway -run '^$' -fuzz FuzzDocumentType -fuzztime 10m.
+func FuzzDocumentType(f *testing.F) {
+	f.Add("text/html;;charset=utf-8", "", []byte("<!doctype html><p>x"))
+	f.Add("text/plain", "text/html", []byte("<p>x"))
+	f.Add("text/html; charset=utf-8", "", []byte("\xff\xfe<\x00p\x00>\x00"))
+	f.Add("", "", []byte("<?xml version=\"1.0\" encoding=\"utf-16\"?><svg/>"))
+	f.Add("text/html", "", []byte("<meta charset=iso-2022-jp>\x1b$B<scr\x1b(Bipt>"))
+	f.Add("application/xhtml+xml", "", []byte("\xef\xbb\xbf<html/>"))
+	f.Add("text/html; charset=\"utf-16\"", "text/html", []byte("<p>"))
+	f.Add("unknown/unknown", "", []byte("<!-- x --><p>"))
+	f.Add("text/html", "", []byte("<p>\x1b$B<img\x1b(B src=x>"))
+	f.Fuzz(func(t *testing.T, ct1, ct2 string, head []byte) {
+		if len(head) > sniffLen {
+			head = head[:sniffLen]
+		}
+		h := http.Header{}
+		for _, v := range []string{ct1, ct2} {
+			if v != "" {
+				h.Add("Content-Type", v)
+			}
+		}
+		mt, ok := contentType(h)
+		kind := kindOf(mt, ok, head)
+		if kind == docOther {
+			return
+		}
+		enc, ct := documentType(mt, ok, kind, head)
+		if _, valid := parseMediaType(ct); !valid {
+			t.Fatalf("serves Content-Type %q, which does not parse", ct)
+		}
+		served := head
+		if enc.transcode {
+			dec, err := enc.enc.NewDecoder().Bytes(head)
+			if err != nil {
+				return // a body cut mid-character: the test's, not the page's
+			}
+			served = dec
+		}
+		mt2, ok2 := contentType(http.Header{"Content-Type": {ct}})
+		kind2 := kindOf(mt2, ok2, served)
+		enc2 := decideEncoding(mt2, kind2, served)
+		want := enc.name
+		if enc.transcode {
+			want = "utf-8"
+		}
+		if kind2 != kind || enc2.name != want {
+			t.Fatalf("gateway read %v/%s, serves %q; a browser reads %v/%s", kind, want, ct, kind2, enc2.name)
+		}
+		// Undeclared, the browser guesses (Chromium's detector, not the
+		// gateway's): harmless among ASCII-compatible encodings, not where
+		// ESC or NUL bytes let it land on ISO-2022-JP or UTF-16.
+		if _, declared := mt2.param("charset"); !declared && !bytes.HasPrefix(served, utf8BOM) &&
+			bytes.IndexAny(served, "\x1b\x00") >= 0 {
+			t.Fatalf("serves %q for a body with ESC or NUL bytes: the browser guesses its encoding", ct)
+		}
+		if asciiUnsafe(enc2.name) {
+			t.Fatalf("served %q is read in %s, not ASCII-compatible", ct, enc2.name)
+		}
+	})
+}

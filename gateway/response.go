@@ -157,20 +157,30 @@ func (w *responseWriter) decide(code int, head []byte) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
+	if why := w.unreadable(code, kind); why != "" {
+		w.refuse(why)
+		return
+	}
+	enc, ct := documentType(mt, ok, kind, head)
+	h.Del("Content-Type")
+	h.Set("Content-Type", ct)
+	w.startRewrite(kind, enc)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// documentType decides how the gateway reads a document of kind (not
+// docOther) with media type mt and body start head, and the one
+// Content-Type it serves it with, as the gateway read it: a second
+// header, a parameter a stricter parser drops, an encoding the browser
+// would guess otherwise — none is left to read differently.
+func documentType(mt mediaType, ok bool, kind docKind, head []byte) (pageEncoding, string) {
 	if sniffable(mt, ok) {
 		mt = mediaType{essence: "text/html"}
 		if kind == docXML {
 			mt.essence = "text/xml"
 		}
 	}
-	if why := w.unreadable(code, kind); why != "" {
-		w.refuse(why)
-		return
-	}
 	enc := decideEncoding(mt, kind, head)
-	// One Content-Type, as the gateway read it: a second header, a
-	// parameter a stricter parser drops, an encoding the browser would
-	// guess otherwise — none is left to read differently.
 	ct := mt.essence
 	switch {
 	case enc.transcode:
@@ -178,10 +188,7 @@ func (w *responseWriter) decide(code int, head []byte) {
 	case enc.pin || hasParam(mt, "charset"):
 		ct += "; charset=" + enc.name
 	}
-	h.Del("Content-Type")
-	h.Set("Content-Type", ct)
-	w.startRewrite(kind, enc)
-	w.ResponseWriter.WriteHeader(code)
+	return enc, ct
 }
 
 // rendersDocument reports whether the response to r may become a
