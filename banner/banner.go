@@ -181,33 +181,41 @@ type renderKey struct {
 	extra   string
 }
 
-// returnMark stands for the return path in cached markup; it survives
+// returnMark stands for the return path in cached markup, siteMark for
+// the site ("//host") the banner's links and form go to; both survive
 // HTML escaping unchanged.
-const returnMark = "KELISIM-RETURN-PATH"
+const (
+	returnMark = "KELISIM-RETURN-PATH"
+	siteMark   = "KELISIM-SITE"
+)
 
 // Body returns the banner markup for a visitor who has not decided, with
 // returnPath (the page's path and query) for the no-JavaScript form post.
+// site ("//host", or "" for paths alone) is put before the gateway's
+// endpoints in links and the form: a page's <base href> on another host
+// would send them there.
 // With ascii set every non-ASCII character is a character reference, so
 // the markup is correct in any ASCII-compatible page charset.
 // With gpc, the browser sent Global Privacy Control: the banner says that
 // accepting all leaves marketing off unless switched on.
-func (b *Banner) Body(lang string, granted catalog.Set, returnPath string, ascii, gpc bool) []byte {
-	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii, gpc: gpc}, returnPath)
+func (b *Banner) Body(lang string, granted catalog.Set, returnPath, site string, ascii, gpc bool) []byte {
+	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii, gpc: gpc}, returnPath, site)
 }
 
 // Reopen returns the small floating button that reopens the choices for a
-// visitor who has decided.
-func (b *Banner) Reopen(lang string, ascii bool) []byte {
-	return b.render(renderKey{kind: "reopen", lang: b.Lang(lang), ascii: ascii}, "")
+// visitor who has decided; site as for Body.
+func (b *Banner) Reopen(lang, site string, ascii bool) []byte {
+	return b.render(renderKey{kind: "reopen", lang: b.Lang(lang), ascii: ascii}, "", site)
 }
 
 // Placeholder returns the srcdoc attribute value (escaped) shown in place
-// of a blocked iframe of processor p.
-func (b *Banner) Placeholder(lang string, p *catalog.Processor, granted catalog.Set, returnPath string) string {
-	return string(b.render(renderKey{kind: "placeholder", lang: b.Lang(lang), granted: granted, ascii: true, extra: p.ID}, returnPath))
+// of a blocked iframe of processor p; site as for Body (a srcdoc
+// document resolves URLs against its parent's base).
+func (b *Banner) Placeholder(lang string, p *catalog.Processor, granted catalog.Set, returnPath, site string) string {
+	return string(b.render(renderKey{kind: "placeholder", lang: b.Lang(lang), granted: granted, ascii: true, extra: p.ID}, returnPath, site))
 }
 
-func (b *Banner) render(k renderKey, returnPath string) []byte {
+func (b *Banner) render(k renderKey, returnPath, site string) []byte {
 	parts, ok := b.cache.Load(k)
 	if !ok {
 		var buf bytes.Buffer
@@ -225,17 +233,14 @@ func (b *Banner) render(k renderKey, returnPath string) []byte {
 		parts, _ = b.cache.LoadOrStore(k, strings.Split(s, returnMark))
 	}
 	p := parts.([]string)
-	if len(p) == 1 {
-		return []byte(p[0])
-	}
-	ret := html.EscapeString(returnPath)
+	ret, site := html.EscapeString(returnPath), html.EscapeString(site)
 	if k.kind == "placeholder" {
-		ret = html.EscapeString(ret)
+		ret, site = html.EscapeString(ret), html.EscapeString(site)
 	}
 	if k.ascii {
-		ret = toASCII(ret)
+		ret, site = toASCII(ret), toASCII(site)
 	}
-	return []byte(strings.Join(p, ret))
+	return []byte(strings.ReplaceAll(strings.Join(p, ret), siteMark, site))
 }
 
 // toASCII replaces every non-ASCII character with a numeric character
@@ -286,7 +291,7 @@ func (b *Banner) viewData(k renderKey) view {
 		op = t["site"]
 	}
 	v := view{
-		Lang: k.lang, Prefix: b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
+		Lang: k.lang, Prefix: siteMark + b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
 		Body: fill(t["body"], "{operator}", op), GPC: k.gpc,
 		Return: returnMark, CSS: b.phCSS.name, Contact: b.opts.Contact,
 	}
@@ -328,7 +333,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <div data-consent-banner class="kl" lang="{{.Lang}}" data-reopen="{{.T.reopen}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
-<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<a href="{{$.Prefix}}lang?l={{.Code}}&amp;return={{$.Return}}" hreflang="{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</a>{{end}}</nav></div>
+<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button type="submit" name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav></div>
 <p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
 {{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <div class="kl-btns">

@@ -27,8 +27,8 @@ func newBanner(t *testing.T, o Options) *Banner {
 
 func TestConfigTextIsEscaped(t *testing.T) {
 	b := newBanner(t, Options{Operator: `<img src=x onerror=alert(1)>`, Texts: map[string]map[string]string{"en": {"title": `</h2><script>alert(1)</script>`}}})
-	out := string(b.Body("en", 0, `/p?a="><script>`, false, false))
-	for _, bad := range []string{"<script>", "<img src=x"} {
+	out := string(b.Body("en", 0, `/p?a="><script>`, `//h"><b>`, false, false))
+	for _, bad := range []string{"<script>", "<img src=x", `//h"`} {
 		if strings.Contains(out, bad) {
 			t.Errorf("unescaped %q in banner:\n%s", bad, out)
 		}
@@ -41,7 +41,7 @@ func TestConfigTextIsEscaped(t *testing.T) {
 func TestBannerControls(t *testing.T) {
 	b := newBanner(t, Options{})
 	for _, lang := range []string{"kk", "ru", "en"} {
-		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", false, false))
+		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", "", false, false))
 		for _, want := range []string{`data-consent-banner`, `lang="` + lang + `"`, `method="post"`, `action="/_consent/consent"`,
 			`data-consent-action="accept-all"`, `data-consent-action="reject-all"`, `data-consent-action="customize"`, `data-consent-action="save"`,
 			`name="category" value="functional" data-consent-category="functional">`, `value="analytics" data-consent-category="analytics" checked>`} {
@@ -53,7 +53,7 @@ func TestBannerControls(t *testing.T) {
 			t.Error("a category not granted is pre-ticked")
 		}
 	}
-	ascii := b.Body("kk", 0, "/", true, true)
+	ascii := b.Body("kk", 0, "/", "", true, true)
 	for _, c := range ascii {
 		if c >= 0x80 {
 			t.Fatal("ascii banner has non-ASCII bytes")
@@ -102,7 +102,7 @@ func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
 	if head := string(b.Head(0, false, "ru", "")); strings.Contains(head, "kelisim-ph") || !strings.Contains(head, b.css.name) {
 		t.Errorf("head names the wrong stylesheet: %s", head)
 	}
-	if doc := b.Placeholder("ru", &b.opts.Catalog.Processors[0], 0, "/"); !strings.Contains(doc, b.phCSS.name) {
+	if doc := b.Placeholder("ru", &b.opts.Catalog.Processors[0], 0, "/", "//example.kz"); !strings.Contains(doc, b.phCSS.name) {
 		t.Errorf("placeholder does not name its stylesheet: %s", doc)
 	}
 }
@@ -118,7 +118,7 @@ func TestBannerWeight(t *testing.T) {
 	all := newBanner(t, Options{})
 	for _, lang := range []string{"kk", "ru"} {
 		js, css := all.AssetSizes()
-		m := append(all.Head(0, false, lang, ""), all.Body(lang, 0, "/news/2024/almaty-warehouse.html", false, true)...)
+		m := append(all.Head(0, false, lang, ""), all.Body(lang, 0, "/news/2024/almaty-warehouse.html", "", false, true)...)
 		var buf bytes.Buffer
 		z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		z.Write(m)
@@ -144,7 +144,7 @@ func TestBannerWeight(t *testing.T) {
 		return buf.Len()
 	}
 	for _, lang := range []string{"kk", "ru", "en"} {
-		markup := append(b.Head(0, false, lang, ""), b.Body(lang, 0, "/news/2024/almaty-warehouse.html", false, true)...)
+		markup := append(b.Head(0, false, lang, ""), b.Body(lang, 0, "/news/2024/almaty-warehouse.html", "//www.nlg.kz", false, true)...)
 		js, css := b.AssetSizes()
 		total := gz(markup) + js + css
 		t.Logf("%s: markup %d B raw / %d B gzip, script %d B, stylesheet %d B gzip: total %d B", lang, len(markup), gz(markup), js, css, total)

@@ -44,7 +44,7 @@ func TestBannerLanguages(t *testing.T) {
 	// The switch: English on a Kazakh page, remembered on the next page.
 	b.run(chromedp.Navigate(gw + "/"))
 	b.settle()
-	b.run(chromedp.Click(`[data-consent-banner] .kl-langs a[hreflang="en"]`, chromedp.ByQuery))
+	b.run(chromedp.Click(`[data-consent-banner] .kl-langs button[lang="en"]`, chromedp.ByQuery))
 	b.settle()
 	if got := evalString(b, `location.pathname + ' ' + document.querySelector('[data-consent-banner]').lang + ' ' + document.querySelector('#kl-title').textContent`); got != "/ en Cookies and your data" {
 		t.Errorf("after switching to English: %q", got)
@@ -104,7 +104,7 @@ func TestBannerAccessibility(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 12; i++ {
 		b.run(chromedp.KeyEvent("\t"))
-		seen[evalString(b, `(document.activeElement.getAttribute('data-consent-action') || document.activeElement.getAttribute('hreflang') || '')`)] = true
+		seen[evalString(b, `(document.activeElement.getAttribute('data-consent-action') || document.activeElement.closest('.kl-langs') && document.activeElement.lang || '')`)] = true
 	}
 	for _, want := range []string{"accept-all", "reject-all", "customize", "kk", "ru", "en"} {
 		if !seen[want] {

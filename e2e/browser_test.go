@@ -313,6 +313,38 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	}
 }
 
+// TestBrowserWithoutJavaScriptBaseElsewhere: a page whose <base href>
+// names another host still has a banner whose form posts to the gateway
+// (a relative action would follow the base away).
+func TestBrowserWithoutJavaScriptBaseElsewhere(t *testing.T) {
+	gw := siteWith(t, map[string]string{"index.html": `<!doctype html><html lang="en"><head><base href="http://127.0.0.2:9/static/"><title>Base</title></head>` +
+		`<body><h1>A page with a base elsewhere</h1><img src="https://mc.yandex.ru/watch/1" alt=""></body></html>`})
+	b := newBrowser(t, false)
+	b.run(chromedp.Navigate(gw + "/"))
+	b.settle()
+	b.run(chromedp.Click(`[data-consent-banner] .kl-langs button[lang="ru"]`, chromedp.ByQuery))
+	b.settle()
+	if got := evalString(b, `location.origin + ' ' + document.querySelector('[data-consent-banner]').lang`); got != gw+" ru" {
+		t.Fatalf("after the language button: %q, want the page from the gateway in Russian", got)
+	}
+	b.reset()
+	b.run(chromedp.Click(`[data-consent-banner] button[value="accept-all"]`, chromedp.ByQuery))
+	b.settle()
+	var loc string
+	b.run(chromedp.Location(&loc))
+	if !strings.HasPrefix(loc, gw+"/") {
+		t.Fatalf("the banner's form went to %s, not the gateway", loc)
+	}
+	var banner bool
+	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]')`, &banner))
+	if banner {
+		t.Error("banner still shown after the no-JS decision")
+	}
+	if !b.requested("mc.yandex.ru") {
+		t.Error("after accept-all the tracker on the page did not load")
+	}
+}
+
 // siteWith serves the given pages from a temporary origin behind a
 // gateway and returns the gateway URL.
 func siteWith(t *testing.T, pages map[string]string) string {

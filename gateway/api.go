@@ -159,6 +159,10 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		return writeError(w, http.StatusUnsupportedMediaType, "send application/json or a form")
 	}
 
+	if l, ok := strings.CutPrefix(req.Action, "lang-"); ok {
+		// The banner's language buttons: no decision.
+		return g.switchLang(w, r, l, req.Return)
+	}
 	var granted catalog.Set
 	action := ""
 	switch req.Action {
@@ -372,7 +376,9 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	body := g.cfg.Banner.Body(lang, v.granted(), ret, false, v.gpc)
+	// Absolute: the script puts this in a page whose <base href> may
+	// point elsewhere.
+	body := g.cfg.Banner.Body(lang, v.granted(), ret, "//"+r.Host, false, v.gpc)
 	if page {
 		head := g.cfg.Banner.Head(v.granted(), v.decided, lang, "")
 		w.Write([]byte("<!doctype html><html lang=\"" + lang + "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Cookie</title>"))
@@ -397,14 +403,20 @@ func isHTTPS(r *http.Request) bool {
 // cookie and sends the visitor back to the page (same origin only), which
 // then speaks that language. It works without JavaScript.
 func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) error {
-	l := r.URL.Query().Get("l")
+	return g.switchLang(w, r, r.URL.Query().Get("l"), r.URL.Query().Get("return"))
+}
+
+// switchLang sets the language cookie to l and sends the visitor back to
+// return (or where they came from): the banner's language buttons post
+// it with the banner's form (action "lang-<l>"), a link may GET it.
+func (g *Gateway) switchLang(w http.ResponseWriter, r *http.Request, l, returnPath string) error {
 	if g.cfg.Banner.Lang(l) != l {
 		return writeError(w, http.StatusBadRequest, "unknown language")
 	}
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
 		Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
-	ret := safeReturn(r.URL.Query().Get("return"))
-	if r.URL.Query().Get("return") == "" {
+	ret := safeReturn(returnPath)
+	if returnPath == "" {
 		ret = refererPath(r)
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -313,6 +313,38 @@ func TestFormPostRedirectsSameOriginOnly(t *testing.T) {
 	}
 }
 
+// TestLanguageButtonPost: the banner's language buttons post its form
+// with action "lang-<code>": the language is remembered, nothing is
+// decided, and the visitor goes back to the page.
+func TestLanguageButtonPost(t *testing.T) {
+	e := newEnv(t, "", htmlOrigin(page))
+	form := url.Values{"action": {"lang-ru"}, "return": {"/news?id=3"}, "lang": {"kk"}}
+	res := e.do("POST", "/_consent/consent", strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded", "Origin", e.srv.URL)
+	res.Body.Close()
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/news?id=3" || consentCookie(res) != "" {
+		t.Fatalf("got %d to %q (consent cookie %q), want 303 to /news?id=3 and no decision", res.StatusCode, res.Header.Get("Location"), consentCookie(res))
+	}
+	var lang string
+	for _, c := range res.Cookies() {
+		if c.Name == gateway.LangCookie {
+			lang = c.Value
+		}
+	}
+	if lang != "ru" {
+		t.Fatalf("language cookie %q, want ru", lang)
+	}
+	out := readAll(t, e.do("GET", "/", nil, "Cookie", gateway.LangCookie+"=ru"))
+	if !strings.Contains(out, `class="kl" lang="ru"`) {
+		t.Error("the banner does not speak the chosen language")
+	}
+	form.Set("action", "lang-xx")
+	res = e.do("POST", "/_consent/consent", strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded", "Origin", e.srv.URL)
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Errorf("unknown language: %d, want 400", res.StatusCode)
+	}
+}
+
 func TestStoreDownStillAnswers(t *testing.T) {
 	e := newEnv(t, "", htmlOrigin(page))
 	e.store.Close() // a real store, failing

@@ -282,6 +282,7 @@ func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 	granted := v.granted()
 	ascii := enc.name != "utf-8" && !enc.transcode
 	ret := w.r.URL.RequestURI()
+	site := "//" + w.r.Host // a <base href> of the page may point elsewhere
 	nonce := cspNonce(h)
 	// The banner speaks the page's language when it has one of ours,
 	// else the browser's.
@@ -302,12 +303,12 @@ func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 			lang := langFor(pageLang)
 			head = g.cfg.Banner.Head(granted, v.decided, lang, nonce)
 			if v.decided {
-				return head, g.cfg.Banner.Reopen(lang, ascii)
+				return head, g.cfg.Banner.Reopen(lang, site, ascii)
 			}
-			return head, g.cfg.Banner.Body(lang, granted, ret, ascii, v.gpc)
+			return head, g.cfg.Banner.Body(lang, granted, ret, site, ascii, v.gpc)
 		},
 		Placeholder: func(proc int, pageLang string) string {
-			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret)
+			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret, site)
 		},
 		OnBlock: func(proc int) { g.metrics.Blocked(g.cfg.Catalog.Processors[proc].ID) },
 		OnWarn: func(msg string) {
