@@ -45,7 +45,9 @@ http://127.0.0.1:%d {
 	g := startGateway(t, cf, "", onURL+"/_consent/kelisim.css", offURL+"/_consent/kelisim.css")
 	pages := []string{"/", "/news.html", "/contacts.html", "/privacy.html", "/ru/", "/ru/contacts.html"}
 	// The banner names the host it was served from: each site has its own.
-	host := func(base, body string) string { return strings.ReplaceAll(body, strings.TrimPrefix(base, "http:"), "//gateway") }
+	host := func(base, body string) string {
+		return strings.ReplaceAll(body, strings.TrimPrefix(base, "http:"), "//gateway")
+	}
 	same := func(path string, hdr ...string) string {
 		t.Helper()
 		_, want := get(t, offURL+path, hdr...)
