@@ -747,10 +747,11 @@ func (w *Writer) scan(b []byte, eof bool) int {
 					i = len(b)
 					break
 				}
-				if w.nsOn && w.pol.Granted != catalog.All && !w.t.end && indexFold(b[k:k+w.t.length], "</noscript") >= 0 {
+				if w.nsOn && w.pol.Granted != catalog.All && indexFold(b[k:k+w.t.length], "</noscript") >= 0 {
 					// With scripting on, noscript content is text up to the
-					// first "</noscript", even inside this tag's attribute:
-					// what follows it would be live markup. Writing that
+					// first "</noscript", even inside this tag's attribute
+					// (an end tag's too): what follows it would be live
+					// markup. Writing that
 					// "<" as "&lt;" keeps the attribute's value (entities
 					// are decoded there) and makes both readings agree.
 					flush(k)
