@@ -349,6 +349,13 @@ func TestBrowserWithoutJavaScriptBaseElsewhere(t *testing.T) {
 // gateway and returns the gateway URL.
 func siteWith(t *testing.T, pages map[string]string) string {
 	t.Helper()
+	gw, _ := siteWithOrigin(t, pages)
+	return gw
+}
+
+// siteWithOrigin is siteWith that also returns the origin's URL.
+func siteWithOrigin(t *testing.T, pages map[string]string) (gw, origin string) {
+	t.Helper()
 	dir := t.TempDir()
 	for name, body := range pages {
 		if err := os.WriteFile(dir+"/"+name, []byte(body), 0o644); err != nil {
@@ -357,9 +364,9 @@ func siteWith(t *testing.T, pages map[string]string) string {
 	}
 	op, gp := freePort(t), freePort(t)
 	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\troot * %s\n\tfile_server\n}\nhttp://127.0.0.1:%d {\n\tencode\n\tconsent\n\treverse_proxy 127.0.0.1:%d\n}\n", op, dir, gp, op)
-	gw := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	gw = fmt.Sprintf("http://127.0.0.1:%d", gp)
 	startGateway(t, cf, "", gw+"/")
-	return gw
+	return gw, fmt.Sprintf("http://127.0.0.1:%d", op)
 }
 
 const liveInternetPage = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>LI</title>

@@ -284,7 +284,7 @@
     return p;
   }
   function activate(only) {
-    var els = only ? [only] : d.querySelectorAll("[data-consent-category]:not(input)");
+    var els = only ? [only] : d.querySelectorAll("[data-consent-category]");
     var chain = Promise.resolve();
     [].forEach.call(els, function (el) {
       if (el.closest && el.closest("[data-consent-banner]")) return;

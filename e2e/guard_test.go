@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// guardCase is one way a page script (a tag manager's custom HTML tag, a
+// vendor loader) makes the browser fetch a tracker at run time, where
+// only the client script's guard can stop it. T is the tracker URL,
+// built at run time so the rewriter never sees it.
+type guardCase struct {
+	name, js string
+	// cookie: the technique writes this cookie instead of fetching.
+	cookie string
+	// noAccept: accept-all in place cannot apply (the technique replaces
+	// the page, banner included).
+	noAccept bool
+}
+
+func guardCases() []guardCase {
+	return []guardCase{
+		{name: "write-while-loading", js: `document.write('<img src="' + T + '">')`},
+		{name: "open-write-after-load", js: `addEventListener('load', function () { setTimeout(function () { document.open(); document.write('<p>replaced<img src="' + T + '">'); document.close() }, 50) })`, noAccept: true},
+		{name: "img-srcset-property", js: `var i = new Image(); i.srcset = T + ' 1x'; slot.append(i)`},
+		{name: "link-href-after-insertion", js: `var l = document.createElement('link'); l.rel = 'stylesheet'; document.head.append(l); l.href = T`},
+		{name: "video-poster", js: `var v = document.createElement('video'); v.poster = T; slot.append(v)`},
+		{name: "embed-src", js: `var e = document.createElement('embed'); e.src = T; slot.append(e)`},
+		{name: "object-data", js: `var o = document.createElement('object'); o.data = T; slot.append(o)`},
+		{name: "source-srcset", js: `var p = document.createElement('picture'), s = document.createElement('source'); s.srcset = T; p.append(s, new Image(10, 10)); slot.append(p)`},
+		{name: "input-image-src", js: `var i = document.createElement('input'); i.type = 'image'; i.src = T; slot.append(i)`},
+		{name: "audio-src", js: `var a = new Audio(); a.preload = 'auto'; a.src = T; slot.append(a)`},
+		{name: "set-attribute-ns", js: `var i = new Image(); i.setAttributeNS(null, 'src', T); slot.append(i)`},
+		{name: "attr-node", js: `var i = new Image(), a = document.createAttribute('src'); a.value = T; i.setAttributeNode(a); slot.append(i)`},
+		{name: "svg-set-attribute-href", js: `var n = 'http://www.w3.org/2000/svg', s = document.createElementNS(n, 'svg'), im = document.createElementNS(n, 'image'); im.setAttribute('href', T); im.setAttribute('width', 10); im.setAttribute('height', 10); s.append(im); slot.append(s)`},
+		{name: "html-object", js: `slot.innerHTML = '<object data="' + T + '"></object>'`},
+		{name: "html-input-image", js: `slot.innerHTML = '<input type="image" src="' + T + '">'`},
+		{name: "html-poster", js: `slot.innerHTML = '<video poster="' + T + '"></video>'`},
+		{name: "html-svg-image", js: `slot.innerHTML = '<svg><image href="' + T + '" width="10" height="10"></image></svg>'`},
+		{name: "html-style", js: `slot.innerHTML = '<style>#slot { background: url(' + T + ') }</style>'`},
+		{name: "html-background", js: `slot.innerHTML = '<table background="' + T + '"><tr><td>x</td></tr></table>'`},
+		{name: "html-srcdoc", js: `slot.innerHTML = '<iframe srcdoc="<img src=' + T + '>"></iframe>'`},
+		{name: "set-html-unsafe", js: `slot.setHTMLUnsafe('<img src="' + T + '">')`},
+		{name: "domparser-import-node", js: `var doc = new DOMParser().parseFromString('<img src="' + T + '">', 'text/html'); slot.append(document.importNode(doc.body.firstChild, true))`},
+		{name: "domparser-adopt-node", js: `var doc = new DOMParser().parseFromString('<img src="' + T + '">', 'text/html'); slot.append(document.adoptNode(doc.body.firstChild))`},
+		{name: "iframe-srcdoc-property", js: `var f = document.createElement('iframe'); f.srcdoc = '<img src="' + T + '">'; slot.append(f)`},
+		{name: "document-cookie", js: `document.cookie = '_ym_uid=1700000000123; path=/'`, cookie: "_ym_uid"},
+		{name: "cookie-store", js: `cookieStore.set('_ga', 'GA1.1.123.456')`, cookie: "_ga"},
+	}
+}
+
+// guardKnown are the techniques the guard does not stop yet, by phase
+// ("before", "reject", "accept"), each with why: the test fails on any
+// other leak and on a listed one that no longer happens, so the list
+// stays true. Issue 12 empties it.
+var guardKnown = map[string]string{
+	"document-cookie before": "cookie writes are not guarded yet: the client lacks the catalog's cookie names",
+	"document-cookie reject": "as before consent",
+	"cookie-store before":    "cookieStore.set is not guarded yet",
+	"cookie-store reject":    "as before consent",
+	"write-while-loading before": "document.write while the page loads goes to the parser unread " +
+		"(pieces of a tag may come in separate calls)",
+	"write-while-loading reject": "as before consent",
+	"write-while-loading accept": "it loaded before consent, so nothing is left to bring back",
+	"open-write-after-load before": "document.open() is not wrapped: the writes after it go to the " +
+		"new document's parser unread",
+	"open-write-after-load reject":  "as before consent",
+	"html-style before":             "HTML strings are searched for URL attributes only, not style sheets",
+	"html-style reject":             "as before consent",
+	"html-style accept":             "it loaded before consent",
+	"html-srcdoc before":            "a srcdoc document in an HTML string is not guarded",
+	"html-srcdoc reject":            "as before consent",
+	"html-srcdoc accept":            "it loaded before consent",
+	"iframe-srcdoc-property before": "iframe.srcdoc is not wrapped",
+	"iframe-srcdoc-property reject": "as before consent",
+	"iframe-srcdoc-property accept": "it loaded before consent",
+	"set-html-unsafe before":        "setHTMLUnsafe is not wrapped",
+	"set-html-unsafe reject":        "as before consent",
+	"set-html-unsafe accept":        "it loaded before consent",
+}
+
+// TestGuardInChromium runs each technique on its own page in real
+// Chromium: straight from the origin (it must fetch: the test's teeth),
+// through the gateway before consent and after reject-all (it must not),
+// and after accept-all clicked on the page (it must, in place: no reload).
+func TestGuardInChromium(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	cases := guardCases()
+	pages := map[string]string{}
+	for i, c := range cases {
+		pages[c.name+".html"] = fmt.Sprintf(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title></head>
+<body><h1>Guard: %s</h1><div id="slot" style="width:40px;height:40px"></div>
+<script>var slot = document.getElementById('slot'), T = 'https://mc.yan' + 'dex.ru/watch/guard-%d';
+window.run = function () { %s };
+run();</script></body></html>`, c.name, c.name, i, c.js)
+	}
+	gw, origin := siteWithOrigin(t, pages)
+	b := newBrowserFor(t, true, 6*time.Minute)
+	// leaked reports whether the page made the browser fetch a tracker or
+	// holds the case's cookie.
+	leaked := func(c guardCase) bool {
+		if c.cookie != "" {
+			return evalBool(b, `document.cookie.split('; ').some(function (c) { return c.indexOf('`+c.cookie+`=') === 0 })`)
+		}
+		return len(b.processorRequests(cat)) > 0
+	}
+	load := func(u string, c guardCase) bool {
+		b.reset()
+		b.run(chromedp.Navigate(u), chromedp.Sleep(700*time.Millisecond))
+		return leaked(c)
+	}
+	clear := func() { b.run(network.ClearBrowserCookies()) }
+	var got []string
+	for _, c := range cases {
+		clear()
+		if !load(origin+"/"+c.name+".html", c) {
+			t.Errorf("%s: straight from the origin nothing was fetched: the case tests nothing", c.name)
+		}
+	}
+	for _, c := range cases {
+		clear()
+		if load(gw+"/"+c.name+".html", c) {
+			got = append(got, c.name+" before")
+		}
+	}
+	for _, c := range cases {
+		clear()
+		b.run(chromedp.Navigate(gw+"/_consent/settings"), chromedp.Sleep(100*time.Millisecond))
+		var status float64
+		b.run(chromedp.Evaluate(`fetch('/_consent/consent', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"action":"reject-all"}'}).then(r => r.status)`,
+			&status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if load(gw+"/"+c.name+".html", c) {
+			got = append(got, c.name+" reject")
+		}
+	}
+	for _, c := range cases {
+		if c.noAccept {
+			continue
+		}
+		clear()
+		load(gw+"/"+c.name+".html", c)
+		b.reset()
+		b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(1200*time.Millisecond))
+		if c.cookie != "" {
+			// A cookie write refused before consent is gone; the vendor's
+			// script writes it again once it runs: so does the page here.
+			b.run(chromedp.Evaluate(`run()`, nil), chromedp.Sleep(200*time.Millisecond))
+		}
+		if !leaked(c) {
+			got = append(got, c.name+" accept")
+		}
+	}
+	sort.Strings(got)
+	for _, g := range got {
+		if _, ok := guardKnown[g]; !ok {
+			if strings.HasSuffix(g, " accept") {
+				t.Errorf("%s: after accept-all on the page the tracker did not load in place", strings.TrimSuffix(g, " accept"))
+			} else {
+				t.Errorf("%s: the tracker loaded (%s)", g[:strings.LastIndexByte(g, ' ')], g[strings.LastIndexByte(g, ' ')+1:])
+			}
+		}
+	}
+	for k := range guardKnown {
+		if !contains(got, k) {
+			t.Errorf("%s: listed as a known failure, but it holds now: take it off guardKnown", k)
+		}
+	}
+	t.Logf("%d techniques; known failures: %d", len(cases), len(guardKnown))
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
