@@ -22,6 +22,13 @@ import (
 //go:embed assets/kelisim.js
 var clientJS string
 
+// The banner's actions (posting the choice, bringing elements back, the
+// reopened banner) are apart too: the guard loads them when the visitor
+// reaches for the banner, so a page view carries the guard alone.
+//
+//go:embed assets/kelisim-ui.js
+var clientUIJS string
+
 //go:embed assets/kelisim.css
 var clientCSS string
 
@@ -73,8 +80,14 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return err
 	}
+	minUI, err := m.String("application/javascript", clientUIJS)
+	if err != nil {
+		return fmt.Errorf("banner: minify script: %w", err)
+	}
+	b.ui = newAsset("kelisim-ui", "js", "text/javascript; charset=utf-8", []byte(minUI))
 	src := clientJS
 	for _, r := range []struct{ marker, with string }{
+		{`/*UI*/""`, `"` + b.ui.name + `"`},
 		{`/*RULES*/["", "", "", ""]`, string(rules)},
 		// The element table of the guard: the one the rewriter and scan use.
 		{`/*FETCHING*/{}`, fetching.JS()},
@@ -113,7 +126,7 @@ func (b *Banner) AssetSizes() (jsGz, cssGz int) { return len(b.js.gz), len(b.css
 func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string) bool {
 	var a *asset
 	immutable := true
-	for _, c := range []*asset{&b.js, &b.css, &b.phCSS} {
+	for _, c := range []*asset{&b.js, &b.ui, &b.css, &b.phCSS} {
 		base, ext, _ := strings.Cut(c.name, ".")
 		ext = ext[strings.LastIndexByte(ext, '.'):]
 		switch {

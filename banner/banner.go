@@ -46,6 +46,7 @@ type Banner struct {
 	texts  map[string]Texts
 	langs  []string
 	js     asset
+	ui     asset // the banner's actions, loaded on demand
 	css    asset
 	phCSS  asset             // the placeholder's
 	hashes map[string]string // lang -> hash of the banner text

@@ -148,6 +148,7 @@ func TestBannerWeight(t *testing.T) {
 		js, css := b.AssetSizes()
 		total := gz(markup) + js + css
 		t.Logf("%s: markup %d B raw / %d B gzip, script %d B, stylesheet %d B gzip: total %d B", lang, len(markup), gz(markup), js, css, total)
+		t.Logf("%s: the actions' script, loaded on the first reach for the banner: %d B gzip", lang, len(b.ui.gz))
 		if total > 8000 {
 			t.Errorf("%s: the banner adds %d B gzip per page view, over 8 KB", lang, total)
 		}
@@ -168,5 +169,8 @@ func TestScriptCarriesTheFetchingTable(t *testing.T) {
 		if strings.Contains(js, marker) {
 			t.Errorf("script still holds the %s marker", marker)
 		}
+	}
+	if !strings.Contains(js, `"`+b.ui.name+`"`) {
+		t.Errorf("script does not name its second part %s", b.ui.name)
 	}
 }

@@ -235,170 +235,51 @@
   };
   XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
 
-  // Bringing neutralised elements back.
-  function restore(el) {
-    MOVED.forEach(function (a) {
-      if (el.hasAttribute("data-" + a)) {
-        var v = el.getAttribute("data-" + a);
-        el.removeAttribute("data-" + a);
-        if (!(el.tagName === "SCRIPT" && a === "type")) sa.call(el, a, v);
-      }
+  // The banner's actions live in a second script, loaded when the visitor
+  // first reaches for the banner (pointer, focus or key) or a reopen link,
+  // and when the page shows placeholders (kelisim-ui.js).
+  var f0 = w.fetch ? f : null, ui;
+  function withUI(then, fail) {
+    ui = ui || new Promise(function (ok, no) {
+      var s = d.createElement("script");
+      s.src = P + /*UI*/"";
+      if (me && me.nonce) s.nonce = me.nonce;
+      s.onload = function () {
+        ok(w.kelisimUI({
+          P: P, lang: lang, cfg: cfg, sa: sa, moved: MOVED, bits: bits, catNames: catNames, fetch: f0, gcmState: gcmState,
+          granted: function () { return granted; }, grant: function (b) { granted = b; }
+        }));
+      };
+      s.onerror = no;
+      d.head.appendChild(s);
     });
-    for (var i = el.attributes.length - 1; i >= 0; i--) {
-      var n = el.attributes[i].name;
-      if (n.indexOf("data-consent-") === 0 && n !== "data-consent-category" && n !== "data-consent-processor") {
-        sa.call(el, "data-" + n.slice(13), el.attributes[i].value);
-        el.removeAttribute(n);
-      }
-    }
-    el.removeAttribute("data-consent-category");
-    el.removeAttribute("data-consent-processor");
+    return ui.then(then, fail);
   }
-  function enable(el) {
-    if (el.tagName !== "SCRIPT") {
-      if (el.tagName === "IFRAME") el.removeAttribute("srcdoc");
-      if (el.tagName === "STYLE") el.removeAttribute("type"); // a data-type comes back in restore
-      restore(el);
-      return Promise.resolve();
-    }
-    var type = el.getAttribute("data-type");
-    var s = d.createElement(el.hasAttribute("data-consent-style") ? "style" : "script");
-    for (var i = 0; i < el.attributes.length; i++) {
-      var a = el.attributes[i];
-      if (a.name !== "type" && a.name !== "data-consent-style") sa.call(s, a.name, a.value);
-    }
-    if (type) sa.call(s, "type", type);
-    if (el.nonce) s.nonce = el.nonce; // the attribute reads empty once applied
-    restore(s);
-    if (type) sa.call(s, "type", type);
-    s.textContent = el.text;
-    var wait = s.src && !el.hasAttribute("async") && !el.hasAttribute("defer");
-    var p = new Promise(function (ok) {
-      if (!wait) return ok();
-      s.onload = s.onerror = function () { ok(); };
-      setTimeout(ok, 4000);
-    });
-    if (s.src) s.async = el.hasAttribute("async");
-    if (!el.parentNode) return Promise.resolve(); // removed by the page meanwhile
-    el.parentNode.replaceChild(s, el);
-    return p;
-  }
-  function activate(only) {
-    var els = only ? [only] : d.querySelectorAll("[data-consent-category]");
-    var chain = Promise.resolve();
-    [].forEach.call(els, function (el) {
-      if (el.closest && el.closest("[data-consent-banner]")) return;
-      if (!only && !allowed(bits(el.getAttribute("data-consent-category")))) return;
-      chain = chain.then(function () { return enable(el); });
-    });
-    return chain;
-  }
-
-  // The banner.
-  function banner() { return d.querySelector("[data-consent-banner]"); }
-  function post(action, cats) {
-    return f0(P + "consent", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ action: action, categories: cats, lang: lang })
-    }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
-  }
-  var f0 = w.fetch ? f : null;
-  function decided(res) {
-    var before = granted;
-    granted = bits((res.categories || []).join(" "));
-    if (cfg.gcm) w.gtag("consent", "update", gcmState());
-    w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res }));
-    if (before & ~granted) {
-      // A category was withdrawn: scripts already running can only be
-      // stopped by loading the page again, now without them.
-      location.reload();
-      return;
-    }
-    var b = banner();
-    if (b) {
-      if (!d.querySelector("[data-consent-reopen]")) {
-        var r = d.createElement("a"), label = b.getAttribute("data-reopen");
-        r.className = "kl-reopen";
-        r.href = P + "settings";
-        sa.call(r, "data-consent-reopen", "");
-        sa.call(r, "aria-label", label);
-        r.title = label;
-        d.body.appendChild(r);
-      }
-      b.parentNode.removeChild(b);
-    }
-    activate();
-  }
-  function choose(action, form, extra, btn) {
-    var cats = [];
-    if (action === "save" && form) {
-      var boxes = form.querySelectorAll("input[name=category]:checked");
-      for (var i = 0; i < boxes.length; i++) cats.push(boxes[i].value);
-    }
-    if (extra) { cats = catNames(granted | bits(extra)).split(" "); action = "save"; }
-    if (!f0) { return false; }
-    if (posting) return true; // a double click decides once
-    posting = true;
-    post(action, cats).then(function (res) { posting = false; decided(res); }, function () {
-      posting = false;
-      // Without the API, the plain form post still works.
-      if (form && btn && form.requestSubmit) form.requestSubmit(btn);
-      else if (form) form.submit();
-    });
-    return true;
-  }
-  var posting = false;
-  // Escape closes the second layer without deciding, focus back on its
-  // summary.
-  d.addEventListener("keydown", function (e) {
-    if (e.key !== "Escape") return;
-    var det = e.target.closest && e.target.closest("[data-consent-banner] details[open]");
-    if (!det) return;
-    det.open = false;
-    det.querySelector("summary").focus();
+  var CONTROLS = "[data-consent-action],a[href='#consent-settings'],[data-consent-reopen]";
+  ["pointerdown", "focusin", "keydown"].forEach(function (ev) {
+    d.addEventListener(ev, function (e) {
+      if (e.target.closest && e.target.closest("[data-consent-banner]," + CONTROLS)) withUI(function () {});
+    }, true);
   });
   d.addEventListener("click", function (e) {
-    var t = e.target.closest ? e.target.closest("[data-consent-action],a[href='#consent-settings'],[data-consent-reopen]") : null;
-    if (!t) return;
-    var act = t.getAttribute("data-consent-action");
-    if (!act) { e.preventDefault(); reopen(); return; }
-    if (act === "customize") return; // <details> opens natively
-    if (choose(act, t.form, null, t)) e.preventDefault();
+    var t = e.target.closest ? e.target.closest(CONTROLS) : null;
+    // Customise opens natively (<details>); without fetch the plain
+    // form post and links work.
+    if (!t || t.getAttribute("data-consent-action") === "customize" || !f0) return;
+    e.preventDefault();
+    withUI(function (u) { u.click(t); }, function () {
+      // The second script did not load: the form posts, the link goes.
+      if (t.form) t.form.requestSubmit ? t.form.requestSubmit(t) : t.form.submit();
+      else location.href = P + "settings";
+    });
   });
-  function reopen() {
-    var ret = "return=" + encodeURIComponent(location.pathname + location.search);
-    if (banner() || !f0) { if (!f0) location.href = P + "settings?" + ret; return; }
-    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&" + ret, { credentials: "same-origin" })
-      .then(function (r) { return r.text(); })
-      .then(function (html) {
-        d.body.insertAdjacentHTML("afterbegin", html);
-        var b = banner(), det = b && b.querySelector("details");
-        if (det) det.open = true;
-        var first = b && b.querySelector("button,input:not([disabled])");
-        if (first) first.focus();
-      });
+  function placeholders() {
+    if (d.querySelector("iframe[data-consent-category][srcdoc]")) withUI(function (u) { u.wireAll(); });
   }
-  // Placeholders of blocked iframes live in their srcdoc (same origin).
-  function wirePlaceholder(fr) {
-    var doc;
-    try { doc = fr.contentDocument; } catch (e) { return; }
-    if (!doc || !doc.body) return;
-    doc.addEventListener("click", function (e) {
-      var b = e.target.closest && e.target.closest("button");
-      if (!b) return;
-      e.preventDefault();
-      if (b.hasAttribute("data-consent-load-once")) { activate(fr); return; }
-      choose("save", null, b.value === "save" ? fr.getAttribute("data-consent-category") : b.value);
-    });
-  }
-  function wireAll() {
-    var frs = d.querySelectorAll("iframe[data-consent-category][srcdoc]");
-    [].forEach.call(frs, function (fr) {
-      if (fr.contentDocument && fr.contentDocument.readyState === "complete") wirePlaceholder(fr);
-      fr.addEventListener("load", function () { if (fr.hasAttribute("srcdoc")) wirePlaceholder(fr); });
-    });
-  }
-  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", wireAll); else wireAll();
-  w.kelisim = { consent: function () { return catNames(granted).split(" ").filter(Boolean); }, open: reopen, choose: choose };
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", placeholders); else placeholders();
+  w.kelisim = {
+    consent: function () { return catNames(granted).split(" ").filter(Boolean); },
+    open: function () { return withUI(function (u) { u.reopen(); }); },
+    choose: function (a, f, x, b) { return withUI(function (u) { return u.choose(a, f, x, b); }); }
+  };
 })();

@@ -1,0 +1,173 @@
+// Kelisim client, second part: the banner's actions — posting the
+// visitor's choice, bringing neutralised elements back in place, the
+// reopened banner, placeholders. kelisim.js (the guard, first in <head>)
+// loads it when the visitor first reaches for the banner, so a page view
+// carries only the guard; it calls kelisimUI once with its own state:
+// k.granted()/k.grant(bits) read and set the consent the guard enforces.
+window.kelisimUI = function (k) {
+  "use strict";
+  var d = document, w = window, P = k.P, lang = k.lang, cfg = k.cfg, sa = k.sa, MOVED = k.moved;
+  var bits = k.bits, catNames = k.catNames, f0 = k.fetch;
+  function allowed(b) { return (k.granted() & b) === b; }
+  // Bringing neutralised elements back.
+  function restore(el) {
+    MOVED.forEach(function (a) {
+      if (el.hasAttribute("data-" + a)) {
+        var v = el.getAttribute("data-" + a);
+        el.removeAttribute("data-" + a);
+        if (!(el.tagName === "SCRIPT" && a === "type")) sa.call(el, a, v);
+      }
+    });
+    for (var i = el.attributes.length - 1; i >= 0; i--) {
+      var n = el.attributes[i].name;
+      if (n.indexOf("data-consent-") === 0 && n !== "data-consent-category" && n !== "data-consent-processor") {
+        sa.call(el, "data-" + n.slice(13), el.attributes[i].value);
+        el.removeAttribute(n);
+      }
+    }
+    el.removeAttribute("data-consent-category");
+    el.removeAttribute("data-consent-processor");
+  }
+  function enable(el) {
+    if (el.tagName !== "SCRIPT") {
+      if (el.tagName === "IFRAME") el.removeAttribute("srcdoc");
+      if (el.tagName === "STYLE") el.removeAttribute("type"); // a data-type comes back in restore
+      restore(el);
+      return Promise.resolve();
+    }
+    var type = el.getAttribute("data-type");
+    var s = d.createElement(el.hasAttribute("data-consent-style") ? "style" : "script");
+    for (var i = 0; i < el.attributes.length; i++) {
+      var a = el.attributes[i];
+      if (a.name !== "type" && a.name !== "data-consent-style") sa.call(s, a.name, a.value);
+    }
+    if (type) sa.call(s, "type", type);
+    if (el.nonce) s.nonce = el.nonce; // the attribute reads empty once applied
+    restore(s);
+    if (type) sa.call(s, "type", type);
+    s.textContent = el.text;
+    var wait = s.src && !el.hasAttribute("async") && !el.hasAttribute("defer");
+    var p = new Promise(function (ok) {
+      if (!wait) return ok();
+      s.onload = s.onerror = function () { ok(); };
+      setTimeout(ok, 4000);
+    });
+    if (s.src) s.async = el.hasAttribute("async");
+    if (!el.parentNode) return Promise.resolve(); // removed by the page meanwhile
+    el.parentNode.replaceChild(s, el);
+    return p;
+  }
+  function activate(only) {
+    var els = only ? [only] : d.querySelectorAll("[data-consent-category]");
+    var chain = Promise.resolve();
+    [].forEach.call(els, function (el) {
+      if (el.closest && el.closest("[data-consent-banner]")) return;
+      if (!only && !allowed(bits(el.getAttribute("data-consent-category")))) return;
+      chain = chain.then(function () { return enable(el); });
+    });
+    return chain;
+  }
+
+  // The banner.
+  function banner() { return d.querySelector("[data-consent-banner]"); }
+  function post(action, cats) {
+    return f0(P + "consent", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ action: action, categories: cats, lang: lang })
+    }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+  }
+  function decided(res) {
+    var before = k.granted(), granted = bits((res.categories || []).join(" "));
+    k.grant(granted);
+    if (cfg.gcm) w.gtag("consent", "update", k.gcmState());
+    w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res }));
+    if (before & ~granted) {
+      // A category was withdrawn: scripts already running can only be
+      // stopped by loading the page again, now without them.
+      location.reload();
+      return;
+    }
+    var b = banner();
+    if (b) {
+      if (!d.querySelector("[data-consent-reopen]")) {
+        var r = d.createElement("a"), label = b.getAttribute("data-reopen");
+        r.className = "kl-reopen";
+        r.href = P + "settings";
+        sa.call(r, "data-consent-reopen", "");
+        sa.call(r, "aria-label", label);
+        r.title = label;
+        d.body.appendChild(r);
+      }
+      b.parentNode.removeChild(b);
+    }
+    activate();
+  }
+  function choose(action, form, extra, btn) {
+    var cats = [];
+    if (action === "save" && form) {
+      var boxes = form.querySelectorAll("input[name=category]:checked");
+      for (var i = 0; i < boxes.length; i++) cats.push(boxes[i].value);
+    }
+    if (extra) { cats = catNames(k.granted() | bits(extra)).split(" "); action = "save"; }
+    if (!f0) { return false; }
+    if (posting) return true; // a double click decides once
+    posting = true;
+    post(action, cats).then(function (res) { posting = false; decided(res); }, function () {
+      posting = false;
+      // Without the API, the plain form post still works.
+      if (form && btn && form.requestSubmit) form.requestSubmit(btn);
+      else if (form) form.submit();
+    });
+    return true;
+  }
+  var posting = false;
+  // Escape closes the second layer without deciding, focus back on its
+  // summary.
+  d.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var det = e.target.closest && e.target.closest("[data-consent-banner] details[open]");
+    if (!det) return;
+    det.open = false;
+    det.querySelector("summary").focus();
+  });
+  // click acts on a banner control or reopen link t the guard passed on.
+  function click(t) {
+    var act = t.getAttribute("data-consent-action");
+    if (act) choose(act, t.form, null, t); else reopen();
+  }
+  function reopen() {
+    var ret = "return=" + encodeURIComponent(location.pathname + location.search);
+    if (banner() || !f0) { if (!f0) location.href = P + "settings?" + ret; return; }
+    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&" + ret, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        d.body.insertAdjacentHTML("afterbegin", html);
+        var b = banner(), det = b && b.querySelector("details");
+        if (det) det.open = true;
+        var first = b && b.querySelector("button,input:not([disabled])");
+        if (first) first.focus();
+      });
+  }
+  // Placeholders of blocked iframes live in their srcdoc (same origin).
+  function wirePlaceholder(fr) {
+    var doc;
+    try { doc = fr.contentDocument; } catch (e) { return; }
+    if (!doc || !doc.body) return;
+    doc.addEventListener("click", function (e) {
+      var b = e.target.closest && e.target.closest("button");
+      if (!b) return;
+      e.preventDefault();
+      if (b.hasAttribute("data-consent-load-once")) { activate(fr); return; }
+      choose("save", null, b.value === "save" ? fr.getAttribute("data-consent-category") : b.value);
+    });
+  }
+  function wireAll() {
+    var frs = d.querySelectorAll("iframe[data-consent-category][srcdoc]");
+    [].forEach.call(frs, function (fr) {
+      if (fr.contentDocument && fr.contentDocument.readyState === "complete") wirePlaceholder(fr);
+      fr.addEventListener("load", function () { if (fr.hasAttribute("srcdoc")) wirePlaceholder(fr); });
+    });
+  }
+  return { click: click, choose: choose, reopen: reopen, wireAll: wireAll };
+};
