@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,11 +73,49 @@ func (b *Banner) rulesJSON() ([]byte, error) {
 	return json.Marshal([]string{strings.Join(out[0], " "), strings.Join(out[1], " "), strings.Join(out[2], " "), strings.Join(out[3], " ")})
 }
 
+// cookiesJSON lists the first-party cookie names of the site's processors
+// (those the banner lists) for the client's cookie guard: ["functional
+// names", "analytics", "marketing"], space-separated, a trailing * a
+// prefix; a name a prefix of its category covers is left out. The
+// scripts of other processors are blocked by URL wherever they come
+// from, and with them what they would set.
+func (b *Banner) cookiesJSON() ([]byte, error) {
+	var out [3][]string
+	c := b.opts.Catalog
+	for i, p := range c.Processors {
+		k, ok := map[catalog.Category]int{catalog.Functional: 0, catalog.Analytics: 1, catalog.Marketing: 2}[p.Category]
+		if ok && c.Shown(i) {
+			out[k] = append(out[k], p.Cookies...)
+		}
+	}
+	var lists []string
+	for _, names := range out {
+		var kept []string
+		for _, n := range names {
+			covered := false
+			for _, q := range names {
+				if pre, ok := strings.CutSuffix(q, "*"); ok && q != n && strings.HasPrefix(n, pre) {
+					covered = true
+				}
+			}
+			if !covered && !slices.Contains(kept, n) {
+				kept = append(kept, n)
+			}
+		}
+		lists = append(lists, strings.Join(kept, " "))
+	}
+	return json.Marshal(lists)
+}
+
 func (b *Banner) buildAssets() error {
 	m := minify.New()
 	m.AddFunc("application/javascript", js.Minify)
 	m.AddFunc("text/css", css.Minify)
 	rules, err := b.rulesJSON()
+	if err != nil {
+		return err
+	}
+	cookieNames, err := b.cookiesJSON()
 	if err != nil {
 		return err
 	}
@@ -88,6 +127,7 @@ func (b *Banner) buildAssets() error {
 	src := clientJS
 	for _, r := range []struct{ marker, with string }{
 		{`/*UI*/""`, `"` + b.ui.name + `"`},
+		{`/*COOKIES*/["", "", ""]`, string(cookieNames)},
 		{`/*RULES*/["", "", "", ""]`, string(rules)},
 		// The element table of the guard: the one the rewriter and scan use.
 		{`/*FETCHING*/{}`, fetching.JS()},

@@ -60,31 +60,7 @@ func guardCases() []guardCase {
 // ("before", "reject", "accept"), each with why: the test fails on any
 // other leak and on a listed one that no longer happens, so the list
 // stays true. Issue 12 empties it.
-var guardKnown = map[string]string{
-	"document-cookie before": "cookie writes are not guarded yet: the client lacks the catalog's cookie names",
-	"document-cookie reject": "as before consent",
-	"cookie-store before":    "cookieStore.set is not guarded yet",
-	"cookie-store reject":    "as before consent",
-	"write-while-loading before": "document.write while the page loads goes to the parser unread " +
-		"(pieces of a tag may come in separate calls)",
-	"write-while-loading reject": "as before consent",
-	"write-while-loading accept": "it loaded before consent, so nothing is left to bring back",
-	"open-write-after-load before": "document.open() is not wrapped: the writes after it go to the " +
-		"new document's parser unread",
-	"open-write-after-load reject":  "as before consent",
-	"html-style before":             "HTML strings are searched for URL attributes only, not style sheets",
-	"html-style reject":             "as before consent",
-	"html-style accept":             "it loaded before consent",
-	"html-srcdoc before":            "a srcdoc document in an HTML string is not guarded",
-	"html-srcdoc reject":            "as before consent",
-	"html-srcdoc accept":            "it loaded before consent",
-	"iframe-srcdoc-property before": "iframe.srcdoc is not wrapped",
-	"iframe-srcdoc-property reject": "as before consent",
-	"iframe-srcdoc-property accept": "it loaded before consent",
-	"set-html-unsafe before":        "setHTMLUnsafe is not wrapped",
-	"set-html-unsafe reject":        "as before consent",
-	"set-html-unsafe accept":        "it loaded before consent",
-}
+var guardKnown = map[string]string{}
 
 // TestGuardInChromium runs each technique on its own page in real
 // Chromium: straight from the origin (it must fetch: the test's teeth),

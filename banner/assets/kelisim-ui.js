@@ -58,7 +58,12 @@ window.kelisimUI = function (k) {
     return p;
   }
   function activate(only) {
-    var els = only ? [only] : d.querySelectorAll("[data-consent-category]");
+    var els = only ? [only] : [].slice.call(d.querySelectorAll("[data-consent-category]"));
+    // What the guard held inside srcdoc documents (same origin, no
+    // client of their own) comes back with the page's.
+    if (!only) [].forEach.call(d.querySelectorAll("iframe[srcdoc]:not([data-consent-category])"), function (fr) {
+      try { els = els.concat([].slice.call(fr.contentDocument.querySelectorAll("[data-consent-category]"))); } catch (e) {}
+    });
     var chain = Promise.resolve();
     [].forEach.call(els, function (el) {
       if (el.closest && el.closest("[data-consent-banner]")) return;

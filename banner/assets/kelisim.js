@@ -95,9 +95,11 @@
   // park keeps URL (or srcset list) v of attribute a of el as data-a, out
   // of the browser's reach, when a processor not consented to owns it,
   // with the categories that bring it back. It reports whether it did.
+  var held = 0; // how many times the guard has changed an element
   function park(el, a, v) {
     var c = urlAttrs(el).indexOf(a) >= 0 && (SRCSET.indexOf(a) < 0 ? blocked : blockedSet)(String(v));
     if (c) {
+      held++;
       sa.call(el, "data-" + a, v);
       sa.call(el, "data-consent-category", catNames(c));
       if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain");
@@ -108,7 +110,7 @@
   // data-type (read first: park overwrites it).
   function hold(el) {
     if (!el || el.nodeType !== 1) return;
-    var type = el.getAttribute("type");
+    var type = el.getAttribute("type"), c;
     urlAttrs(el).forEach(function (a) {
       var v = el.getAttribute(a);
       if (v && park(el, a, v)) {
@@ -116,6 +118,31 @@
         el.removeAttribute(a);
       }
     });
+    // A style sheet waits as type=text/plain (its own type kept as
+    // data-type), a style attribute as data-style.
+    if (el.tagName === "STYLE" && (c = cssBlocked(el.textContent))) {
+      held++;
+      if (type) sa.call(el, "data-type", type);
+      sa.call(el, "type", "text/plain");
+      sa.call(el, "data-consent-category", catNames(c));
+    }
+    if ((c = cssBlocked(el.getAttribute("style")))) {
+      held++;
+      sa.call(el, "data-style", el.getAttribute("style"));
+      el.removeAttribute("style");
+      sa.call(el, "data-consent-category", catNames(c));
+    }
+    // A srcdoc document is guarded as an HTML string (its own elements
+    // wait in it).
+    var doc = el.tagName === "IFRAME" && el.getAttribute("srcdoc"), safe = doc && guardHTML(doc);
+    if (safe !== doc) { held++; sa.call(el, "srcdoc", safe); }
+  }
+  // cssBlocked returns the categories not granted of the processors the
+  // URLs in CSS text (url(), @import) load from.
+  function cssBlocked(css) {
+    var c = 0, re = /url\(\s*(['"]?)([^'")]+)\1|@import\s*(['"])([^'"]+)\3/gi, m;
+    while (css && (m = re.exec(css))) c |= blocked(m[2] || m[4]);
+    return c;
   }
   function guardTree(n) {
     hold(n);
@@ -149,10 +176,18 @@
       SEL.push("[" + a.replace("xlink:", "*|") + "]");
     }
   });
-  SEL = SEL.join();
+  SEL = SEL.concat("style", "[style]", "[srcdoc]").join();
   Element.prototype.setAttribute = function (n, v) {
-    if (!park(this, String(n).toLowerCase(), v)) return sa.call(this, n, v);
+    n = String(n).toLowerCase();
+    var c = n === "style" && cssBlocked(String(v));
+    if (c) {
+      sa.call(this, "data-style", v);
+      return sa.call(this, "data-consent-category", catNames(c));
+    }
+    if (n === "srcdoc") v = guardHTML(String(v));
+    if (!park(this, n, v)) return sa.call(this, n, v);
   };
+  setter(HTMLIFrameElement.prototype, "srcdoc", function (o, el, v) { o.call(el, guardHTML(String(v))); });
   // HTML strings (innerHTML, insertAdjacentHTML, outerHTML) are parsed in
   // an inert <template> first, where nothing loads, and guarded there.
   // Only strings that could hold an element of a processor are parsed
@@ -165,8 +200,9 @@
     var t = d.createElement("template");
     ih.set.call(t, html);
     if (!t.content.querySelector(SEL)) return html;
+    var n = held;
     guardTree(t.content);
-    return t.innerHTML;
+    return held > n ? t.innerHTML : html;
   }
   // setter wraps the setter of property prop of o, on the prototype that
   // has it: set(orig, this, v).
@@ -188,6 +224,10 @@
     return iah.call(this, pos, guardHTML(html, inside ? this : this.parentElement));
   };
   if (w.ShadowRoot) setter(ShadowRoot.prototype, "innerHTML", function (o, el, v) { o.call(el, guardHTML(v, null)); });
+  [Element.prototype, w.ShadowRoot && ShadowRoot.prototype].forEach(function (proto) {
+    var orig = proto && proto.setHTMLUnsafe;
+    if (orig) proto.setHTMLUnsafe = function (html) { return orig.call(this, guardHTML(html, this instanceof Element ? this : null)); };
+  });
   if (w.Range && Range.prototype.createContextualFragment) {
     var ccf = Range.prototype.createContextualFragment;
     Range.prototype.createContextualFragment = function (html) { return ccf.call(this, guardHTML(html, null)); };
@@ -198,22 +238,35 @@
   var dw = d.write, dwl = d.writeln;
   function write(html, nl) {
     html = html + (nl ? "\n" : "");
-    // While the page loads, write as the browser would (pieces of a tag
-    // may come in separate calls).
-    if (d.readyState === "loading") return dw.call(d, html);
-    var t = d.createElement("template");
-    ih.set.call(t, guardHTML(html, null));
+    var t, at = d.currentScript;
+    if (d.readyState === "loading") {
+      // While the page loads, written HTML goes to the parser as it is
+      // (pieces of a tag may come in separate calls) — unless it holds an
+      // element of a processor not consented to: then the parser builds
+      // it inside a <template>, where nothing loads, and it is guarded
+      // there and moved out in its place.
+      if (guardHTML(html) === html) return dw.call(d, html);
+      dw.call(d, "<template data-kelisim-write>" + html + "</template>");
+      at = d.querySelector("template[data-kelisim-write]");
+      if (!at) return;
+      t = at.content;
+    } else {
+      t = d.createElement("template");
+      ih.set.call(t, guardHTML(html, null));
+      t = t.content;
+    }
     // Scripts in written HTML run when written; parsed ones would not.
-    var ss = t.content.querySelectorAll("script");
+    var ss = t.querySelectorAll("script");
     for (var i = 0; i < ss.length; i++) {
       var s = d.createElement("script");
       for (var j = 0; j < ss[i].attributes.length; j++) sa.call(s, ss[i].attributes[j].name, ss[i].attributes[j].value);
       s.text = ss[i].text;
+      s.async = false;
       ss[i].parentNode.replaceChild(s, ss[i]);
     }
-    var at = d.currentScript;
-    if (at && at.parentNode) at.parentNode.insertBefore(t.content, at);
-    else if (d.body) d.body.appendChild(t.content);
+    if (at && at.parentNode) at.parentNode.insertBefore(t, at);
+    else if (d.body) d.body.appendChild(t);
+    if (at && at.hasAttribute("data-kelisim-write")) at.remove();
   }
   d.write = function () { write([].join.call(arguments, ""), false); };
   d.writeln = function () { write([].join.call(arguments, ""), true); };
@@ -234,6 +287,27 @@
     return xo.apply(this, arguments);
   };
   XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
+  // Cookies: the catalog's names (a trailing * a prefix) of the
+  // categories not granted are not written; deleting one always is.
+  var CK = /*COOKIES*/["", "", ""].map(function (l) { return l ? l.split(" ") : []; });
+  function cookieBlocked(name) {
+    var c = 0;
+    CK.forEach(function (l, i) {
+      l.forEach(function (p) { if (p.slice(-1) === "*" ? name.indexOf(p.slice(0, -1)) === 0 : name === p) c |= 1 << i; });
+    });
+    return c && !allowed(c);
+  }
+  setter(Document.prototype, "cookie", function (o, doc, v) {
+    v = String(v);
+    var ex = /;\s*expires=([^;]*)/i.exec(v);
+    if (!cookieBlocked(v.split("=")[0].trim()) || /;\s*max-age=\s*(0|-)/i.test(v) || ex && Date.parse(ex[1]) < Date.now()) o.call(doc, v);
+  });
+  if (w.cookieStore) {
+    var cs = cookieStore.set;
+    cookieStore.set = function (n) {
+      return cookieBlocked(String(n && n.name || n)) ? Promise.resolve() : cs.apply(cookieStore, arguments);
+    };
+  }
 
   // The banner's actions live in a second script, loaded when the visitor
   // first reaches for the banner (pointer, focus or key) or a reopen link,
