@@ -160,3 +160,86 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// inPlaceCase is markup the rewriter neutralises in the page that must
+// come back in place when the visitor accepts all on that page.
+type inPlaceCase struct {
+	name, body string
+	// after, if set, runs after the choice (a template cloned later).
+	after string
+	// want is a URL part requested after accept-all; not, one that must
+	// not be.
+	want, not string
+}
+
+func inPlaceCases() []inPlaceCase {
+	const tr = "https://mc.yandex.ru/watch/"
+	return []inPlaceCase{
+		{name: "video-source", body: `<video width="40" height="30" preload="auto"><source src="` + tr + `video.mp4" type="video/mp4"></video>`, want: "video.mp4"},
+		{name: "input-image", body: `<form><input type="image" src="` + tr + `input" alt="go"></form>`, want: "input"},
+		{name: "svg-xlink-href", body: `<svg width="20" height="20"><image xlink:href="` + tr + `xlink" width="20" height="20"/></svg>`, want: "xlink"},
+		{name: "svg-script", body: `<svg width="20" height="20"><script>new Image().src = "` + tr + `svg-script"</script></svg>`, want: "svg-script"},
+		{name: "template-cloned-later", body: `<template id="t"><img src="` + tr + `template" alt=""></template>`,
+			after: `document.body.append(document.getElementById('t').content.cloneNode(true))`, want: "template"},
+		{name: "declarative-shadow-dom", body: `<div><template shadowrootmode="open"><img src="` + tr + `shadow" alt=""></template></div>`, want: "shadow"},
+		{name: "same-origin-frame", body: `<iframe src="/frame.html" width="200" height="100"></iframe>`, want: "frame-pixel"},
+		{name: "preload-imagesrcset", body: `<link rel="preload" as="image" href="` + tr + `preload-href" imagesrcset="` + tr + `preload-srcset 1x">`, want: "preload-srcset", not: "preload-href"},
+	}
+}
+
+// TestInPlaceInChromium: what the rewriter neutralised comes back in
+// place — no reload — when the visitor accepts all on the page, element
+// kind by element kind (issue 12's second list). A same-origin frame of
+// the page shows no banner of its own and follows the page's choice.
+func TestInPlaceInChromium(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	pages := map[string]string{
+		"frame.html": `<!doctype html><html lang="en"><head><title>frame</title></head><body><p>In a frame<img src="https://mc.yandex.ru/watch/frame-pixel" alt=""></p></body></html>`,
+	}
+	for _, c := range inPlaceCases() {
+		pages[c.name+".html"] = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>` + c.name + `</title></head><body><h1>In place: ` + c.name + `</h1>` + c.body + `</body></html>`
+	}
+	gw, origin := siteWithOrigin(t, pages)
+	b := newBrowserFor(t, true, 4*time.Minute)
+	requested := func(part string) bool {
+		for _, u := range b.processorRequests(cat) {
+			if strings.Contains(u, part) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range inPlaceCases() {
+		b.run(network.ClearBrowserCookies())
+		b.reset()
+		b.run(chromedp.Navigate(origin+"/"+c.name+".html"), chromedp.Sleep(700*time.Millisecond))
+		if c.after != "" {
+			b.run(chromedp.Evaluate(c.after, nil), chromedp.Sleep(300*time.Millisecond))
+		}
+		if !requested(c.want) {
+			t.Errorf("%s: straight from the origin %s was not requested: the case tests nothing", c.name, c.want)
+		}
+	}
+	for _, c := range inPlaceCases() {
+		b.run(network.ClearBrowserCookies())
+		b.reset()
+		b.run(chromedp.Navigate(gw+"/"+c.name+".html"), chromedp.Sleep(700*time.Millisecond))
+		if reqs := b.processorRequests(cat); len(reqs) > 0 {
+			t.Errorf("%s, before consent: %v", c.name, reqs)
+		}
+		if c.name == "same-origin-frame" && evalBool(b, `!!document.querySelector('iframe').contentDocument.querySelector('[data-consent-banner]:not([hidden])') && getComputedStyle(document.querySelector('iframe').contentDocument.querySelector('[data-consent-banner]')).display !== 'none'`) {
+			t.Errorf("%s: the frame shows a banner of its own", c.name)
+		}
+		b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(1200*time.Millisecond))
+		if c.after != "" {
+			b.run(chromedp.Evaluate(c.after, nil), chromedp.Sleep(300*time.Millisecond))
+		}
+		if !requested(c.want) {
+			t.Errorf("%s: after accept-all on the page %s did not load in place (%v)", c.name, c.want, b.processorRequests(cat))
+		}
+		if c.not != "" && requested(c.not) {
+			t.Errorf("%s: after accept-all %s was requested too", c.name, c.not)
+		}
+	}
+}

@@ -9,13 +9,17 @@ window.kelisimUI = function (k) {
   var d = document, w = window, P = k.P, lang = k.lang, cfg = k.cfg, sa = k.sa, MOVED = k.moved;
   var bits = k.bits, catNames = k.catNames, f0 = k.fetch;
   function allowed(b) { return (k.granted() & b) === b; }
-  // Bringing neutralised elements back.
+  // Bringing neutralised elements back. Source sets go first, so a
+  // preload or image picks its candidate before any href or src is there
+  // to fetch; XLink attributes go back into their namespace.
+  var ORDER = MOVED.filter(function (a) { return /srcset/.test(a); }).concat(MOVED.filter(function (a) { return !/srcset/.test(a); }));
   function restore(el) {
-    MOVED.forEach(function (a) {
+    ORDER.forEach(function (a) {
       if (el.hasAttribute("data-" + a)) {
         var v = el.getAttribute("data-" + a);
         el.removeAttribute("data-" + a);
-        if (!(el.tagName === "SCRIPT" && a === "type")) sa.call(el, a, v);
+        if (/^xlink:/.test(a)) el.setAttributeNS("http://www.w3.org/1999/xlink", a, v);
+        else if (!(el.localName === "script" && a === "type")) sa.call(el, a, v);
       }
     });
     for (var i = el.attributes.length - 1; i >= 0; i--) {
@@ -29,14 +33,18 @@ window.kelisimUI = function (k) {
     el.removeAttribute("data-consent-processor");
   }
   function enable(el) {
-    if (el.tagName !== "SCRIPT") {
+    if (el.localName !== "script") {
       if (el.tagName === "IFRAME") el.removeAttribute("srcdoc");
       if (el.tagName === "STYLE") el.removeAttribute("type"); // a data-type comes back in restore
       restore(el);
+      // A media element chose its source when it was parsed: again.
+      var media = el.parentNode;
+      if (el.tagName === "SOURCE" && media && media.load) media.load();
       return Promise.resolve();
     }
     var type = el.getAttribute("data-type");
-    var s = d.createElement(el.hasAttribute("data-consent-style") ? "style" : "script");
+    // An SVG script comes back an SVG script.
+    var s = el.hasAttribute("data-consent-style") ? d.createElement("style") : d.createElementNS(el.namespaceURI, "script");
     for (var i = 0; i < el.attributes.length; i++) {
       var a = el.attributes[i];
       if (a.name !== "type" && a.name !== "data-consent-style") sa.call(s, a.name, a.value);
@@ -45,7 +53,7 @@ window.kelisimUI = function (k) {
     if (el.nonce) s.nonce = el.nonce; // the attribute reads empty once applied
     restore(s);
     if (type) sa.call(s, "type", type);
-    s.textContent = el.text;
+    s.textContent = el.textContent;
     var wait = s.src && !el.hasAttribute("async") && !el.hasAttribute("defer");
     var p = new Promise(function (ok) {
       if (!wait) return ok();
@@ -57,13 +65,23 @@ window.kelisimUI = function (k) {
     el.parentNode.replaceChild(s, el);
     return p;
   }
-  function activate(only) {
-    var els = only ? [only] : [].slice.call(d.querySelectorAll("[data-consent-category]"));
-    // What the guard held inside srcdoc documents (same origin, no
-    // client of their own) comes back with the page's.
-    if (!only) [].forEach.call(d.querySelectorAll("iframe[srcdoc]:not([data-consent-category])"), function (fr) {
-      try { els = els.concat([].slice.call(fr.contentDocument.querySelectorAll("[data-consent-category]"))); } catch (e) {}
+  // held lists the neutralised elements under root: in its shadow roots
+  // (declarative ones included), its templates' content (cloned later,
+  // they come out live) and its srcdoc frames (same origin, no client of
+  // their own) too.
+  function held(root, out) {
+    [].forEach.call(root.querySelectorAll("[data-consent-category]"), function (el) { out.push(el); });
+    [].forEach.call(root.querySelectorAll("*"), function (el) {
+      if (el.shadowRoot) held(el.shadowRoot, out);
+      if (el.tagName === "TEMPLATE") held(el.content, out);
+      if (el.tagName === "IFRAME" && el.hasAttribute("srcdoc") && !el.hasAttribute("data-consent-category")) {
+        try { held(el.contentDocument, out); } catch (e) {}
+      }
     });
+    return out;
+  }
+  function activate(only) {
+    var els = only ? [only] : held(d, []);
     var chain = Promise.resolve();
     [].forEach.call(els, function (el) {
       if (el.closest && el.closest("[data-consent-banner]")) return;
@@ -174,5 +192,5 @@ window.kelisimUI = function (k) {
       fr.addEventListener("load", function () { if (fr.hasAttribute("srcdoc")) wirePlaceholder(fr); });
     });
   }
-  return { click: click, choose: choose, reopen: reopen, wireAll: wireAll };
+  return { click: click, choose: choose, reopen: reopen, wireAll: wireAll, decided: decided };
 };

@@ -347,6 +347,16 @@
       else location.href = P + "settings";
     });
   });
+  // In a same-origin frame of a page with the client, the page's banner
+  // speaks for the tab: the frame's own stays hidden (kl-framed) and the
+  // frame follows the page's choice.
+  try {
+    var top = w.parent !== w && w.parent.kelisim && w.parent;
+    if (top) {
+      d.documentElement.classList.add("kl-framed");
+      top.addEventListener("kelisim:consent", function (e) { withUI(function (u) { u.decided(e.detail); }); });
+    }
+  } catch (e) {}
   function placeholders() {
     if (d.querySelector("iframe[data-consent-category][srcdoc]")) withUI(function (u) { u.wireAll(); });
   }
