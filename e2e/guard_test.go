@@ -21,8 +21,12 @@ type guardCase struct {
 	// cookie: the technique writes this cookie instead of fetching.
 	cookie string
 	// noAccept: accept-all in place cannot apply (the technique replaces
-	// the page, banner included).
+	// the page, banner included, or lied about its URL: what was checked
+	// is what the element got).
 	noAccept bool
+	// noTeeth: the page fetches nothing without the gateway either — the
+	// lie only works on a guard that reads the value twice.
+	noTeeth bool
 }
 
 func guardCases() []guardCase {
@@ -51,6 +55,8 @@ func guardCases() []guardCase {
 		{name: "domparser-import-node", js: `var doc = new DOMParser().parseFromString('<img src="' + T + '">', 'text/html'); slot.append(document.importNode(doc.body.firstChild, true))`},
 		{name: "domparser-adopt-node", js: `var doc = new DOMParser().parseFromString('<img src="' + T + '">', 'text/html'); slot.append(document.adoptNode(doc.body.firstChild))`},
 		{name: "iframe-srcdoc-property", js: `var f = document.createElement('iframe'); f.srcdoc = '<img src="' + T + '">'; slot.append(f)`},
+		{name: "lying-to-string", js: `var n = 0, u = { toString: function () { return n++ ? T : '/own.png' } }; var i = new Image(); i.src = u; slot.append(i)`, noAccept: true, noTeeth: true},
+		{name: "relative-to-a-base", js: `var b = document.createElement('base'); b.href = T.replace(/watch.*/, ''); document.head.append(b); var i = new Image(); i.src = 'watch/base-relative'; slot.append(i)`},
 		{name: "document-cookie", js: `document.cookie = '_ym_uid=1700000000123; path=/'`, cookie: "_ym_uid"},
 		{name: "cookie-store", js: `cookieStore.set('_ga', 'GA1.1.123.456')`, cookie: "_ga"},
 	}
@@ -97,7 +103,7 @@ run();</script></body></html>`, c.name, c.name, i, c.js)
 	var got []string
 	for _, c := range cases {
 		clear()
-		if !load(origin+"/"+c.name+".html", c) {
+		if !load(origin+"/"+c.name+".html", c) && !c.noTeeth {
 			t.Errorf("%s: straight from the origin nothing was fetched: the case tests nothing", c.name)
 		}
 	}

@@ -34,7 +34,7 @@
   // classify returns the category bits of the processor owning url, 0 if none.
   function classify(url) {
     var u;
-    try { u = new URL(url, location.href); } catch (e) { return 0; }
+    try { u = new URL(url, d.baseURI); } catch (e) { return 0; }
     if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
     var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search;
     var n, c, best = -1, cat = 0, bestHost = 0;
@@ -53,6 +53,10 @@
     }
     return cat;
   }
+  // str turns a value into the string the browser would, once: what is
+  // checked is what is used (an object's toString may answer differently
+  // the second time). Trusted Types values stay what they are.
+  function str(v) { return w.trustedTypes && (trustedTypes.isScriptURL(v) || trustedTypes.isHTML(v)) ? v : String(v); }
   function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
   function blockedSet(srcset) {
     var c = 0;
@@ -170,7 +174,7 @@
   // may have renamed data-<name>.
   var SEL = [], MOVED = ["type", "style", "action"];
   for (var t in FETCH) FETCH[t].forEach(function (a) {
-    setter(d.createElement(t), a, function (o, el, v) { park(el, a, v) || o.call(el, v); });
+    setter(d.createElement(t), a, function (o, el, v) { v = str(v); park(el, a, v) || o.call(el, v); });
     if (MOVED.indexOf(a) < 0) {
       MOVED.push(a);
       SEL.push("[" + a.replace("xlink:", "*|") + "]");
@@ -185,6 +189,7 @@
       return sa.call(this, "data-consent-category", catNames(c));
     }
     if (n === "srcdoc") v = guardHTML(String(v));
+    v = str(v);
     if (!park(this, n, v)) return sa.call(this, n, v);
   };
   setter(HTMLIFrameElement.prototype, "srcdoc", function (o, el, v) { o.call(el, guardHTML(String(v))); });
@@ -272,18 +277,18 @@
   d.writeln = function () { write([].join.call(arguments, ""), true); };
   if (navigator.sendBeacon) {
     var sb = navigator.sendBeacon;
-    navigator.sendBeacon = function (u) { return blocked(u) ? false : sb.apply(navigator, arguments); };
+    navigator.sendBeacon = function (u) { arguments[0] = u = str(u); return blocked(u) ? false : sb.apply(navigator, arguments); };
   }
   if (w.fetch) {
     var f = w.fetch;
     w.fetch = function (u) {
-      var url = u && u.url ? u.url : String(u);
+      var url = u instanceof Request ? u.url : arguments[0] = str(u);
       return blocked(url) ? Promise.reject(new TypeError("blocked until consent")) : f.apply(w, arguments);
     };
   }
   var xo = XMLHttpRequest.prototype.open, xs = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (m, u) {
-    this._kelisimBlocked = !!blocked(String(u));
+    this._kelisimBlocked = !!blocked(arguments[1] = str(u));
     return xo.apply(this, arguments);
   };
   XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
