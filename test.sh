@@ -17,10 +17,13 @@ if [ ${#need[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# axe-core, for the accessibility test of the banner (run inside Chromium).
-if [ ! -f e2e/.axe/node_modules/axe-core/axe.min.js ]; then
+# axe-core, for the accessibility test of the banner, and the libraries
+# the demo site uses (jQuery, Bootstrap), for the test that the client
+# guard breaks no site script — all run inside Chromium.
+if [ ! -f e2e/.axe/node_modules/axe-core/axe.min.js ] || [ ! -f e2e/.axe/node_modules/jquery/dist/jquery.min.js ] ||
+	[ ! -f e2e/.axe/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js ]; then
 	command -v npm >/dev/null || { $sudo apt-get install -y -qq npm >/dev/null; }
-	npm install --silent --no-audit --no-fund --prefix e2e/.axe axe-core@4 >/dev/null
+	npm install --silent --no-audit --no-fund --prefix e2e/.axe axe-core@4 jquery@3.7.1 bootstrap@5 >/dev/null
 fi
 
 unformatted=$(gofmt -l .)

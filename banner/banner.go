@@ -334,12 +334,12 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <div data-consent-banner class="kl" lang="{{.Lang}}" data-reopen="{{.T.reopen}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
-<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button type="submit" name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav></div>
+<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav></div>
 <p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
 {{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <div class="kl-btns">
-<button type="submit" name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
-<button type="submit" name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
+<button name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
+<button name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
 </div>
 <details class="kl-more"><summary data-consent-action="customize">{{.T.customize}}</summary>
 <fieldset><legend>{{.T.customize}}</legend>
@@ -351,7 +351,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 {{- end}}
 </fieldset>
 <p class="kl-note">* {{.T.abroad}}</p>
-<button type="submit" class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
+<button class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
 </details>
 </form>
 </div>

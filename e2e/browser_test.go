@@ -26,13 +26,13 @@ const chromiumPath = "/usr/bin/chromium"
 // are intercepted, recorded and answered with stubs: there is no internet
 // here, and the test needs to know exactly what the page asked for.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	mu     sync.Mutex
 	remote []string // third-party URLs requested, in order
 }
 
-func requireChromium(t *testing.T) {
+func requireChromium(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -45,7 +45,7 @@ func requireChromium(t *testing.T) {
 // startChromium starts one headless Chromium with the tests' options and
 // extra ones, and returns its first tab's context; the browser and its
 // profile go with the test.
-func startChromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
+func startChromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	requireChromium(t)
 	// Not t.TempDir: Chromium's helpers may still write to the profile
@@ -73,14 +73,14 @@ func startChromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.
 	return bctx
 }
 
-func newBrowser(t *testing.T, javascript bool) *browser {
+func newBrowser(t testing.TB, javascript bool) *browser {
 	t.Helper()
 	return newBrowserFor(t, javascript, 90*time.Second)
 }
 
 // newBrowserFor is newBrowser for a test that needs the browser longer
 // than 90 seconds.
-func newBrowserFor(t *testing.T, javascript bool, limit time.Duration) *browser {
+func newBrowserFor(t testing.TB, javascript bool, limit time.Duration) *browser {
 	t.Helper()
 	ctx, tcancel := context.WithTimeout(startChromium(t), limit)
 	t.Cleanup(tcancel)
@@ -347,14 +347,14 @@ func TestBrowserWithoutJavaScriptBaseElsewhere(t *testing.T) {
 
 // siteWith serves the given pages from a temporary origin behind a
 // gateway and returns the gateway URL.
-func siteWith(t *testing.T, pages map[string]string) string {
+func siteWith(t testing.TB, pages map[string]string) string {
 	t.Helper()
 	gw, _ := siteWithOrigin(t, pages)
 	return gw
 }
 
 // siteWithOrigin is siteWith that also returns the origin's URL.
-func siteWithOrigin(t *testing.T, pages map[string]string) (gw, origin string) {
+func siteWithOrigin(t testing.TB, pages map[string]string) (gw, origin string) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range pages {

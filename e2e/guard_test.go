@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,5 +250,80 @@ func TestInPlaceInChromium(t *testing.T) {
 		if c.not != "" && requested(c.not) {
 			t.Errorf("%s: after accept-all %s was requested too", c.name, c.not)
 		}
+	}
+}
+
+// TestSiteScriptsUnderTheGuard: the libraries the demo site uses — the
+// real jQuery 3.7.1 and Bootstrap 5 from npm, not stubs — work under the
+// client guard: jQuery's DOM and AJAX calls, a Bootstrap modal and
+// dropdown, no script error; what jQuery inserts from a processor waits
+// for consent and comes back in place after accept-all.
+func TestSiteScriptsUnderTheGuard(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	lib := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "e2e", ".axe", "node_modules", p))
+		if err != nil {
+			t.Fatalf("%v (./test.sh installs it)", err)
+		}
+		return string(b)
+	}
+	page := `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="stylesheet" href="/bootstrap.min.css"><title>Libraries</title></head><body>
+<div class="dropdown"><button class="btn dropdown-toggle" data-bs-toggle="dropdown" id="dd">Menu</button><ul class="dropdown-menu"><li><a class="dropdown-item" href="#">A</a></li></ul></div>
+<div class="modal fade" id="m" tabindex="-1"><div class="modal-dialog"><div class="modal-content"><div class="modal-body">Hi</div></div></div></div>
+<div id="slot"></div>
+<script src="/jquery.min.js"></script><script src="/bootstrap.bundle.min.js"></script>
+<script>
+$(function () {
+  var T = 'https://mc.yan' + 'dex.ru/watch/';
+  $('#slot').html('<p class="from-jquery">jq</p><img src="' + T + 'jquery-html" alt="">');
+  $('<div id="appended">x</div>').appendTo('body');
+  $('#slot').append($('<img>', { src: T + 'jquery-attr', alt: '' }));
+  document.getElementById('m').addEventListener('shown.bs.modal', function () { window.modalShown = true; });
+  new bootstrap.Modal('#m').show();
+  bootstrap.Dropdown.getOrCreateInstance('#dd').show();
+  $.get('/jquery.min.js').done(function () { window.ajaxOK = true; });
+});
+</script></body></html>`
+	gw, origin := siteWithOrigin(t, map[string]string{
+		"libs.html":               page,
+		"jquery.min.js":           lib("jquery/dist/jquery.min.js"),
+		"bootstrap.bundle.min.js": lib("bootstrap/dist/js/bootstrap.bundle.min.js"),
+		"bootstrap.min.css":       lib("bootstrap/dist/css/bootstrap.min.css"),
+	})
+	b := newBrowserFor(t, true, 2*time.Minute)
+	var mu sync.Mutex
+	var errs []string
+	chromedp.ListenTarget(b.ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			mu.Lock()
+			errs = append(errs, e.ExceptionDetails.Error())
+			mu.Unlock()
+		}
+	})
+	check := func(where string, wantTrackers bool) {
+		t.Helper()
+		b.reset()
+		b.run(network.ClearBrowserCookies(), chromedp.Navigate(where+"/libs.html"), chromedp.Sleep(1500*time.Millisecond))
+		works := `!!document.querySelector('.from-jquery') && !!document.getElementById('appended') && window.modalShown === true && ` +
+			`document.querySelector('.dropdown-menu').classList.contains('show') && window.ajaxOK === true`
+		if !evalBool(b, works) {
+			t.Errorf("%s: jQuery or Bootstrap did not do their work", where)
+		}
+		if got := b.processorRequests(cat); (len(got) == 2) != wantTrackers {
+			t.Errorf("%s: processor requests %v", where, got)
+		}
+	}
+	check(origin, true)
+	check(gw, false)
+	b.run(chromedp.Evaluate(`bootstrap.Modal.getInstance('#m').hide()`, nil), chromedp.Sleep(500*time.Millisecond))
+	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(1200*time.Millisecond))
+	if got := b.processorRequests(cat); len(got) != 2 {
+		t.Errorf("after accept-all, what jQuery inserted did not come back in place: %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) > 0 {
+		t.Errorf("script errors: %v", errs)
 	}
 }

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // build compiles cmd/kelisim once per test run.
-func build(t *testing.T) string {
+func build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		cmd := exec.Command("go", "build", "-o", binary, "./cmd/kelisim")
@@ -66,7 +66,7 @@ var portSeq atomic.Int32
 // and up on Linux), which the unit tests running beside these draw
 // from: a port the kernel hands another test between this check and
 // the bind would put that test's server behind our URL.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	base := 20000 + (os.Getpid()*97)%10000
 	for range 500 {
@@ -83,7 +83,7 @@ func freePort(t *testing.T) int {
 
 // gateway is a running kelisim process.
 type gateway struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dataDir string
 	config  string
@@ -111,7 +111,7 @@ func (l *logBuffer) String() string {
 // startGateway writes caddyfile (with {ADMIN} replaced by a free admin
 // port) and runs `kelisim run` on it with its own data directory, waiting
 // until every address in waitFor answers.
-func startGateway(t *testing.T, caddyfile string, dataDir string, waitFor ...string) *gateway {
+func startGateway(t testing.TB, caddyfile string, dataDir string, waitFor ...string) *gateway {
 	t.Helper()
 	bin := build(t)
 	if dataDir == "" {

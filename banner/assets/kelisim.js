@@ -20,7 +20,6 @@
   // Each pattern is split once into [host, path prefix].
   var R = /*RULES*/["", "", "", ""].map(function (l) { return l ? l.split(" ").map(split) : []; });
   function split(e) { var i = e.search(/[\/?]/); return i < 0 ? [e, ""] : [e.slice(0, i), e[i] === "?" ? "/" + e.slice(i) : e.slice(i)]; }
-  function onHost(h, host) { return h === host || h.slice(-host.length - 1) === "." + host; }
   var NAMES = ["functional", "analytics", "marketing"];
   function bits(cats) {
     var b = 0;
@@ -31,32 +30,50 @@
   function allowed(b) { return (granted & b) === b; }
   function catNames(b) { return NAMES.filter(function (_, i) { return b & (1 << i); }).join(" "); }
 
-  // classify returns the category bits of the processor owning url, 0 if none.
+  // H: host to its patterns, [path prefix, category bit] (0 for a
+  // necessary one), so a URL costs one look-up per label of its host.
+  var H = {};
+  R.forEach(function (l, c) { l.forEach(function (e) { (H[e[0]] = H[e[0]] || []).push([e[1], c < 3 ? 1 << c : 0]); }); });
+  // classify returns the category bits of the processor owning url, 0 if
+  // none. A plain absolute URL (lower-case host, nothing the URL parser
+  // would rewrite) on a host with no path patterns is read without a
+  // parse.
   function classify(url) {
+    var m = /^https?:\/\/(([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d+)?)(?=[\/?#]|$)/.exec(url);
+    if (m) {
+      if (m[1] === location.host) return 0;
+      var c = byHost(m[2], null);
+      if (c >= 0) return c;
+    }
     var u;
     try { u = new URL(url, d.baseURI); } catch (e) { return 0; }
     if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
-    var h = u.hostname.replace(/\.$/, ""), pq = u.pathname + u.search;
-    var n, c, best = -1, cat = 0, bestHost = 0;
-    for (n = 0; n < R[3].length; n++) {
-      if (onHost(h, R[3][n][0]) && pq.indexOf(R[3][n][1]) === 0) return 0;
-    }
-    // The most specific host wins, then the longest path prefix.
-    for (c = 0; c < 3; c++) {
-      for (n = 0; n < R[c].length; n++) {
-        var e = R[c][n];
-        if (onHost(h, e[0]) && pq.indexOf(e[1]) === 0 &&
-            (e[0].length > bestHost || (e[0].length === bestHost && e[1].length > best))) {
-          bestHost = e[0].length; best = e[1].length; cat = 1 << c;
+    return byHost(u.hostname.replace(/\.$/, ""), u.pathname + u.search);
+  }
+  // byHost classifies host h with path and query pq: a necessary pattern
+  // on any level wins; else the most specific host, then the longest path
+  // prefix. Without pq it answers -1 where a path would decide.
+  function byHost(h, pq) {
+    var cat = 0, nec = 0, k, l, best, level;
+    for (;;) {
+      l = H[h] || [];
+      for (k = 0, best = -1, level = 0; k < l.length; k++) {
+        if (pq === null && l[k][0]) return -1;
+        if (pq === null || pq.indexOf(l[k][0]) === 0) {
+          if (!l[k][1]) nec = 1;
+          else if (l[k][0].length > best) { best = l[k][0].length; level = l[k][1]; }
         }
       }
+      cat = cat || level;
+      k = h.indexOf(".");
+      if (k < 0) return nec ? 0 : cat;
+      h = h.slice(k + 1);
     }
-    return cat;
   }
   // str turns a value into the string the browser would, once: what is
   // checked is what is used (an object's toString may answer differently
   // the second time). Trusted Types values stay what they are.
-  function str(v) { return w.trustedTypes && (trustedTypes.isScriptURL(v) || trustedTypes.isHTML(v)) ? v : String(v); }
+  function str(v) { return typeof v == "object" && w.trustedTypes && (trustedTypes.isScriptURL(v) || trustedTypes.isHTML(v)) ? v : String(v); }
   function blocked(url) { var c = classify(url); return c && !allowed(c) ? c : 0; }
   function blockedSet(srcset) {
     var c = 0;
@@ -353,12 +370,12 @@
     });
   });
   // In a same-origin frame of a page with the client, the page's banner
-  // speaks for the tab: the frame's own stays hidden (kl-framed) and the
+  // speaks for the tab: the frame's own stays hidden (kl-sub) and the
   // frame follows the page's choice.
   try {
     var top = w.parent !== w && w.parent.kelisim && w.parent;
     if (top) {
-      d.documentElement.classList.add("kl-framed");
+      d.documentElement.classList.add("kl-sub");
       top.addEventListener("kelisim:consent", function (e) { withUI(function (u) { u.decided(e.detail); }); });
     }
   } catch (e) {}
