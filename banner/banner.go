@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/text/language"
+
 	"github.com/kelisim/kelisim/catalog"
 )
 
@@ -123,24 +125,24 @@ func (b *Banner) Lang(lang string) string {
 	return b.opts.DefaultLang
 }
 
-// PickLang chooses the language from an Accept-Language header.
+// PickLang chooses the language from an Accept-Language header: the one
+// of the banner's the visitor weights highest, never one weighted q=0
+// (which means "not this one"), by primary subtag (golang.org/x/text/
+// language reads the header).
 func (b *Banner) PickLang(acceptLanguage string) string {
-	best, bestQ := "", -1.0
-	for _, part := range strings.Split(acceptLanguage, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			fmt.Sscanf(v, "%g", &q)
-		}
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if _, ok := b.texts[base]; ok && q > bestQ {
-			best, bestQ = base, q
+	tags, qs, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err == nil {
+		for i, tag := range tags {
+			base, conf := tag.Base()
+			if qs[i] <= 0 || conf == language.No {
+				continue
+			}
+			if _, ok := b.texts[base.String()]; ok {
+				return base.String()
+			}
 		}
 	}
-	if best == "" {
-		return b.opts.DefaultLang
-	}
-	return best
+	return b.opts.DefaultLang
 }
 
 // Head returns the markup injected early in <head>: the stylesheet and the

@@ -174,3 +174,50 @@ func TestScriptCarriesTheFetchingTable(t *testing.T) {
 		t.Errorf("script does not name its second part %s", b.ui.name)
 	}
 }
+
+// TestPickLang: Accept-Language as RFC 9110 §12.5.4 has it — weights
+// order the choice, q=0 means "not acceptable", regional tags fall back
+// to their primary subtag, and nothing usable means the default.
+func TestPickLang(t *testing.T) {
+	b := newBanner(t, Options{})
+	for in, want := range map[string]string{
+		"ru;q=0, de":                 "kk", // ru refused: the default, not ru
+		"ru-RU,ru;q=0.9,en-US;q=0.8": "ru",
+		"de, en;q=0.5, ru;q=0.7":     "ru",
+		"en-GB;q=0.3, kk-KZ;q=0.2":   "en",
+		"*":                          "kk",
+		"":                           "kk",
+		"fr, de":                     "kk",
+		"EN":                         "en",
+		"ru;q=0.000, en;q=0.001":     "en",
+		"en;q=garbage, ru":           "kk", // malformed: the default
+	} {
+		if got := b.PickLang(in); got != want {
+			t.Errorf("PickLang(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAcceptsGzip: Accept-Encoding as RFC 9110 §12.5.3 has it — q=0
+// (in any spelling) refuses, "*" stands for codings not named.
+func TestAcceptsGzip(t *testing.T) {
+	for in, want := range map[string]bool{
+		"gzip":                true,
+		"gzip, deflate, br":   true,
+		"gzip;q=0":            false,
+		"gzip;q=0.000":        false,
+		"gzip; q=0.001":       true,
+		"br, gzip;q=0, *;q=1": false,
+		"*":                   true,
+		"*;q=0":               false,
+		"identity":            false,
+		"":                    false,
+		"x-gzip":              true,
+		"GZIP;Q=0.5":          true, // names are case-insensitive
+		"GZIP;Q=0":            false,
+	} {
+		if got := acceptsGzip(in); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -43,13 +43,15 @@ func loadSecret(configured, dir string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing secret: %w", err)
 	}
-	tmp.WriteString(hex.EncodeToString(raw[:]) + "\n")
-	tmp.Chmod(0o600)
-	tmp.Sync()
-	tmp.Close()
+	defer os.Remove(tmp.Name())
+	// Every step checked: a short file linked into place would fail
+	// every later start.
+	_, werr := tmp.WriteString(hex.EncodeToString(raw[:]) + "\n")
+	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
+		return nil, fmt.Errorf("writing secret in %s: %w", dir, err)
+	}
 	// Link fails if another instance got there first; then use theirs.
 	err = os.Link(tmp.Name(), path)
-	os.Remove(tmp.Name())
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("writing secret: %w", err)
 	}

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -65,7 +66,15 @@ func authenticated(r *http.Request) bool {
 
 // ServeHTTP answers the request; it never calls next.
 func (s *Stats) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	s.h.ServeHTTP(w, r)
+	// A failure goes to Caddy's error handling (its log, the site's
+	// handle_errors): a store error's text never reaches the response.
+	if err := s.h.Serve(w, r); err != nil {
+		var e *stats.Error
+		if errors.As(err, &e) {
+			return caddyhttp.Error(e.Code, e.Err)
+		}
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
 	return nil
 }
 

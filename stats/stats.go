@@ -102,38 +102,71 @@ func Build(days []store.Day, from, to time.Time) Report {
 	return r
 }
 
-// ServeHTTP answers GET with the dashboard, ?format=json or ?format=csv,
-// or ?consent=<id> with that ID's proof records.
+// Error is a request the handler could not answer: the HTTP status,
+// and why. A 4xx says what was wrong with the request; a 5xx's Err is
+// for the server's log, not for the response.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func failf(code int, format string, a ...any) error {
+	return &Error{Code: code, Err: fmt.Errorf(format, a...)}
+}
+
+// ServeHTTP is Serve for plain net/http: a failed request is answered
+// with its status and, for a 4xx, why (a 5xx's cause stays out of the
+// response).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.Authenticated == nil || !h.Authenticated(r) {
-		http.Error(w, "consent statistics must be behind authentication (Caddy: basic_auth before consent_stats)", http.StatusUnauthorized)
+	err := h.Serve(w, r)
+	if err == nil {
 		return
+	}
+	e, ok := err.(*Error)
+	if !ok {
+		e = &Error{Code: http.StatusInternalServerError, Err: err}
+	}
+	msg := e.Error()
+	if e.Code >= 500 {
+		msg = http.StatusText(e.Code)
+	}
+	http.Error(w, msg, e.Code)
+}
+
+// Serve answers GET with the dashboard, ?format=json or ?format=csv,
+// or ?consent=<id> with that ID's proof records. It writes nothing when
+// it returns an error (an *Error).
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) error {
+	if h.Authenticated == nil || !h.Authenticated(r) {
+		return failf(http.StatusUnauthorized, "consent statistics must be behind authentication (Caddy: basic_auth before consent_stats)")
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return failf(http.StatusMethodNotAllowed, "method not allowed")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	// A consent gateway in front must not inject its banner here.
-	w.Header().Set("Kelisim-Rewrite", "off")
 	q := r.URL.Query()
 	if id := q.Get("consent"); id != "" {
-		h.serveProof(w, r, id)
-		return
+		return h.serveProof(w, r, id)
 	}
 	from, to, err := h.window(q.Get("from"), q.Get("to"))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return &Error{Code: http.StatusBadRequest, Err: err}
+	}
+	format := q.Get("format")
+	switch format {
+	case "", "html", "json", "csv":
+	default:
+		return failf(http.StatusBadRequest, `format must be "json", "csv" or "html"`)
 	}
 	rep, err := h.Report(r.Context(), from, to)
 	if err != nil {
-		http.Error(w, "consent store unavailable: "+err.Error(), http.StatusServiceUnavailable)
-		return
+		return &Error{Code: http.StatusServiceUnavailable, Err: fmt.Errorf("consent store unavailable: %w", err)}
 	}
-	switch q.Get("format") {
+	noStore(w.Header())
+	switch format {
 	case "json":
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		json.NewEncoder(w).Encode(rep)
@@ -141,12 +174,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="consent-%s-%s.csv"`, rep.From, rep.To))
 		writeCSV(w, rep)
-	case "", "html":
+	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		renderDashboard(w, rep, uiLang(q.Get("lang"), r.Header.Get("Accept-Language")))
-	default:
-		http.Error(w, `format must be "json", "csv" or "html"`, http.StatusBadRequest)
 	}
+	return nil
+}
+
+// noStore marks a response that holds consent data.
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// A consent gateway in front must not inject its banner here.
+	h.Set("Kelisim-Rewrite", "off")
 }
 
 // Report reads the aggregates of [from, to].
@@ -205,21 +245,20 @@ func writeCSV(w http.ResponseWriter, rep Report) {
 
 // serveProof answers the data-protection officer: every record kept for
 // one consent ID, with all its proof fields.
-func (h *Handler) serveProof(w http.ResponseWriter, r *http.Request, id string) {
+func (h *Handler) serveProof(w http.ResponseWriter, r *http.Request, id string) error {
 	if len(id) > 64 || strings.ContainsAny(id, "\x00\r\n") {
-		http.Error(w, "bad consent id", http.StatusBadRequest)
-		return
+		return failf(http.StatusBadRequest, "bad consent id")
 	}
 	recs, err := h.Store.History(r.Context(), id)
 	if err != nil {
-		http.Error(w, "consent store unavailable: "+err.Error(), http.StatusServiceUnavailable)
-		return
+		return &Error{Code: http.StatusServiceUnavailable, Err: fmt.Errorf("consent store unavailable: %w", err)}
 	}
 	if recs == nil {
 		recs = []store.Record{}
 	}
+	noStore(w.Header())
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(struct {
+	return json.NewEncoder(w).Encode(struct {
 		ID      string         `json:"id"`
 		Records []store.Record `json:"records"`
 	}{id, recs})

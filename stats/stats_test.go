@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,5 +121,36 @@ func BenchmarkDashboardYear(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// TestStoreDownIsNoLeak: with the store down the dashboard, the JSON and
+// a proof look-up answer 503, and the store's error text (paths, driver
+// messages) stays out of the response; Serve hands it on for the log.
+func TestStoreDownIsNoLeak(t *testing.T) {
+	s, err := store.OpenEmbedded(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, storeErr := s.Days(context.Background(), end, end)
+	if storeErr == nil {
+		t.Fatal("a closed store answered")
+	}
+	h := handler(s)
+	for _, u := range []string{"/", "/?format=json", "/?consent=abc"} {
+		rec := get(h, u, true)
+		if rec.Code != 503 || strings.Contains(rec.Body.String(), storeErr.Error()) {
+			t.Errorf("%s: %d %q", u, rec.Code, rec.Body.String())
+		}
+		req := httptest.NewRequest("GET", u, nil)
+		req.Header.Set("X-User", "m")
+		var e *stats.Error
+		if err := h.Serve(httptest.NewRecorder(), req); !errors.As(err, &e) || e.Code != 503 {
+			t.Errorf("%s: Serve returned %v, want a 503 *stats.Error", u, err)
+		}
+	}
+	if rec := get(h, "/?format=xml", true); rec.Code != 400 || !strings.Contains(rec.Body.String(), "format must be") {
+		t.Errorf("a bad format: %d %q", rec.Code, rec.Body.String())
 	}
 }
