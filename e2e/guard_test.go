@@ -30,6 +30,9 @@ type guardCase struct {
 	// noTeeth: the page fetches nothing without the gateway either — the
 	// lie only works on a guard that reads the value twice.
 	noTeeth bool
+	// holds, if set, is a JavaScript condition true on every load, from
+	// the origin and through the gateway (the page is not broken).
+	holds string
 }
 
 func guardCases() []guardCase {
@@ -60,6 +63,8 @@ func guardCases() []guardCase {
 		{name: "iframe-srcdoc-property", js: `var f = document.createElement('iframe'); f.srcdoc = '<img src="' + T + '">'; slot.append(f)`},
 		{name: "lying-to-string", js: `var n = 0, u = { toString: function () { return n++ ? T : '/own.png' } }; var i = new Image(); i.src = u; slot.append(i)`, noAccept: true, noTeeth: true},
 		{name: "relative-to-a-base", js: `var b = document.createElement('base'); b.href = T.replace(/watch.*/, ''); document.head.append(b); var i = new Image(); i.src = 'watch/base-relative'; slot.append(i)`},
+		{name: "xhr-fails-as-refused", js: `var x = new XMLHttpRequest(); x.open('GET', T); x.onloadend = function () { window.xhrDone = true }; x.send()`,
+			noAccept: true, holds: `window.xhrDone === true`},
 		{name: "document-cookie", js: `document.cookie = '_ym_uid=1700000000123; path=/'`, cookie: "_ym_uid"},
 		{name: "cookie-store", js: `cookieStore.set('_ga', 'GA1.1.123.456')`, cookie: "_ga"},
 	}
@@ -100,6 +105,9 @@ run();</script></body></html>`, c.name, c.name, i, c.js)
 	load := func(u string, c guardCase) bool {
 		b.reset()
 		b.run(chromedp.Navigate(u), chromedp.Sleep(700*time.Millisecond))
+		if c.holds != "" && !evalBool(b, c.holds) {
+			t.Errorf("%s: %s does not hold on %s", c.name, c.holds, u)
+		}
 		return leaked(c)
 	}
 	clear := func() { b.run(network.ClearBrowserCookies()) }

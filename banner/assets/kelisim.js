@@ -308,7 +308,13 @@
     this._kelisimBlocked = !!blocked(arguments[1] = str(u));
     return xo.apply(this, arguments);
   };
-  XMLHttpRequest.prototype.send = function () { if (!this._kelisimBlocked) return xs.apply(this, arguments); };
+  // A blocked request fails as a refused one does, so its caller is not
+  // left waiting.
+  XMLHttpRequest.prototype.send = function () {
+    if (!this._kelisimBlocked) return xs.apply(this, arguments);
+    var x = this;
+    setTimeout(function () { ["error", "loadend"].forEach(function (t) { x.dispatchEvent(new ProgressEvent(t)); }); });
+  };
   // Cookies: the catalog's names (a trailing * a prefix) of the
   // categories not granted are not written; deleting one always is.
   var CK = /*COOKIES*/["", "", ""].map(function (l) { return l ? l.split(" ") : []; });
