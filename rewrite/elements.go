@@ -421,20 +421,8 @@ func commentClose(b []byte, i int) int {
 	case i+1 < len(b) && b[i] == '-' && b[i+1] == '>':
 		return i + 2
 	}
-	for j := i; ; {
-		k := bytes.Index(b[j:], []byte("--"))
-		if k < 0 || j+k+2 >= len(b) {
-			return -1
-		}
-		k += j
-		if b[k+2] == '>' {
-			return k + 3
-		}
-		if b[k+2] == '!' && k+3 < len(b) && b[k+3] == '>' {
-			return k + 4
-		}
-		j = k + 1
-	}
+	_, end := commentTextEnd(b, i)
+	return end
 }
 
 // structureStart follows the document-level insertion modes of the

@@ -1,7 +1,5 @@
 package rewrite
 
-import "bytes"
-
 // Inside <noscript> the two readings part: with scripting on its content
 // is text up to the first "</noscript", with scripting off it is markup.
 // Where the scripting-off reading has a comment or a raw text element
@@ -78,13 +76,8 @@ func (w *Writer) offEnd(b []byte) int {
 		}
 		return -1
 	}
-	best := -1
-	for _, t := range []string{"-->", "--!>"} {
-		if i := bytes.Index(b, []byte(t)); i >= 0 && (best < 0 || i+len(t) < best) {
-			best = i + len(t)
-		}
-	}
-	return best
+	_, end := commentTextEnd(b, 0)
+	return end
 }
 
 // offEndIn returns the offset in text just past the terminator being

@@ -907,29 +907,33 @@ func (w *Writer) markupDecl(b []byte, k int, eof bool) (next int, ok bool) {
 // a browser with scripting on reads noscript content as raw text: what
 // follows is markup there, and is treated as markup here.
 func (w *Writer) commentEnd(b []byte, i int) int {
-	for j := i; j < len(b); {
-		k := bytes.IndexByte(b[j:], '-')
-		n := -1
-		if w.nsOn {
-			n = indexFold(b[j:], "</noscript")
-		}
-		if n >= 0 && (k < 0 || n < k) {
+	start, end := commentTextEnd(b, i)
+	if w.nsOn {
+		if n := indexFold(b[i:], "</noscript"); n >= 0 && (start < 0 || i+n < start) {
 			w.offCut = offComment
-			return j + n
+			return i + n
 		}
+	}
+	return end
+}
+
+// commentTextEnd finds the first "-->" or "--!>" in b from i: where it
+// starts and the offset just past it, or -1, -1.
+func commentTextEnd(b []byte, i int) (start, end int) {
+	for j := i; ; {
+		k := bytes.IndexByte(b[j:], '-')
 		if k < 0 {
-			return -1
+			return -1, -1
 		}
 		k += j
 		if k+2 < len(b) && b[k+1] == '-' && b[k+2] == '>' {
-			return k + 3
+			return k, k + 3
 		}
 		if k+3 < len(b) && b[k+1] == '-' && b[k+2] == '!' && b[k+3] == '>' {
-			return k + 4
+			return k, k + 4
 		}
 		j = k + 1
 	}
-	return -1
 }
 
 // text follows the document-level modes for the text b[i:end] before
