@@ -13,9 +13,8 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/text/language"
-
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/internal/acceptlang"
 )
 
 // Options configure a Banner.
@@ -125,22 +124,11 @@ func (b *Banner) Lang(lang string) string {
 	return b.opts.DefaultLang
 }
 
-// PickLang chooses the language from an Accept-Language header: the one
-// of the banner's the visitor weights highest, never one weighted q=0
-// (which means "not this one"), by primary subtag (golang.org/x/text/
-// language reads the header).
+// PickLang chooses the language from an Accept-Language header (see
+// acceptlang.Pick), else the default.
 func (b *Banner) PickLang(acceptLanguage string) string {
-	tags, qs, err := language.ParseAcceptLanguage(acceptLanguage)
-	if err == nil {
-		for i, tag := range tags {
-			base, conf := tag.Base()
-			if qs[i] <= 0 || conf == language.No {
-				continue
-			}
-			if _, ok := b.texts[base.String()]; ok {
-				return base.String()
-			}
-		}
+	if l := acceptlang.Pick(acceptLanguage, func(l string) bool { _, ok := b.texts[l]; return ok }); l != "" {
+		return l
 	}
 	return b.opts.DefaultLang
 }

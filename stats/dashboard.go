@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/kelisim/kelisim/internal/acceptlang"
 )
 
 // The dashboard is one server-rendered page: no script, no external
@@ -33,12 +35,8 @@ func uiLang(q, acceptLanguage string) string {
 	if _, ok := uiText[q]; ok {
 		return q
 	}
-	for _, part := range strings.Split(acceptLanguage, ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if _, ok := uiText[base]; ok {
-			return base
-		}
+	if l := acceptlang.Pick(acceptLanguage, func(l string) bool { _, ok := uiText[l]; return ok }); l != "" {
+		return l
 	}
 	return "kk"
 }

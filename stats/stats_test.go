@@ -154,3 +154,25 @@ func TestStoreDownIsNoLeak(t *testing.T) {
 		t.Errorf("a bad format: %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// TestDashboardLanguage: the dashboard speaks the language the reader's
+// browser weights highest among its own, never one weighted q=0.
+func TestDashboardLanguage(t *testing.T) {
+	s, err := store.OpenEmbedded(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, s, 2)
+	h := handler(s)
+	for al, want := range map[string]string{"ru;q=0, en": `lang="en"`, "de, ru;q=0.8, en;q=0.5": `lang="ru"`, "fr": `lang="kk"`} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-User", "m")
+		req.Header.Set("Accept-Language", al)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("Accept-Language %q: want %s", al, want)
+		}
+	}
+}
