@@ -221,17 +221,57 @@ func (b *Banner) render(k renderKey, returnPath, site string) []byte {
 		if k.ascii {
 			s = toASCII(s)
 		}
-		parts, _ = b.cache.LoadOrStore(k, strings.Split(s, returnMark))
+		parts, _ = b.cache.LoadOrStore(k, cutMarks(s))
 	}
-	p := parts.([]string)
-	ret, site := html.EscapeString(returnPath), html.EscapeString(site)
-	if k.kind == "placeholder" {
-		ret, site = html.EscapeString(ret), html.EscapeString(site)
+	p := parts.(marked)
+	fill := [2]string{html.EscapeString(returnPath), html.EscapeString(site)}
+	for i := range fill {
+		if k.kind == "placeholder" {
+			fill[i] = html.EscapeString(fill[i])
+		}
+		if k.ascii {
+			fill[i] = toASCII(fill[i])
+		}
 	}
-	if k.ascii {
-		ret, site = toASCII(ret), toASCII(site)
+	n := 0
+	for i, t := range p.text {
+		n += len(t)
+		if i < len(p.mark) {
+			n += len(fill[p.mark[i]])
+		}
 	}
-	return []byte(strings.ReplaceAll(strings.Join(p, ret), siteMark, site))
+	out := make([]byte, 0, n)
+	for i, t := range p.text {
+		out = append(out, t...)
+		if i < len(p.mark) {
+			out = append(out, fill[p.mark[i]]...)
+		}
+	}
+	return out
+}
+
+// marked is rendered markup cut at its marks, kept per render key: text[i]
+// is followed by the visitor's value for mark[i] (0: the return path, 1:
+// the site), the last text by nothing.
+type marked struct {
+	text []string
+	mark []int
+}
+
+func cutMarks(s string) marked {
+	var m marked
+	for {
+		r, st := strings.Index(s, returnMark), strings.Index(s, siteMark)
+		if r < 0 && st < 0 {
+			m.text = append(m.text, s)
+			return m
+		}
+		if st < 0 || r >= 0 && r < st {
+			m.text, m.mark, s = append(m.text, s[:r]), append(m.mark, 0), s[r+len(returnMark):]
+		} else {
+			m.text, m.mark, s = append(m.text, s[:st]), append(m.mark, 1), s[st+len(siteMark):]
+		}
+	}
 }
 
 // toASCII replaces every non-ASCII character with a numeric character
