@@ -7,11 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -41,6 +44,11 @@ type App struct {
 	key     string
 	dataDir string
 	log     *slog.Logger
+
+	// secret is the data directory's secret (or one to write there at
+	// Start, when secretNew), for handlers with none configured.
+	secret                []byte
+	secretNew, secretUsed bool
 }
 
 // StoreConfig selects and configures the store.
@@ -83,27 +91,21 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// stores shares one open store per configuration across config reloads:
-// the new config opens it before the old one lets go, as Caddy's
+// stores shares one store per configuration across config reloads: the
+// new config takes it over before the old one lets go, as Caddy's
 // acmeserver does with its database.
 var stores = caddy.NewUsagePool()
 
-// pooled is an open store with its spool and background work.
-type pooled struct {
-	*store.Spooled
-	inner  store.Store
-	cancel context.CancelFunc
-}
+// started is the App started last: a store configuration dropped by a
+// reload hands it the records still in its spool.
+var started atomic.Pointer[App]
 
-func (p *pooled) Destruct() error {
-	p.cancel()
-	p.Spooled.Close()
-	return p.inner.Close()
-}
-
-// Provision opens (or shares) the store.
+// Provision checks the store configuration and takes (or shares) the
+// store — without opening anything: `kelisim validate` provisions too,
+// and must leave disk and network alone. Files are created and
+// connections made in Start.
 func (a *App) Provision(ctx caddy.Context) error {
-	log := ctx.Slogger()
+	a.log = ctx.Slogger()
 	cfg := StoreConfig{Type: "embedded"}
 	if a.Store != nil {
 		cfg = *a.Store
@@ -111,13 +113,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 			cfg.Type = "embedded"
 		}
 	}
-	dataDir := filepath.Join(caddy.AppDataDir(), "kelisim")
+	a.dataDir = filepath.Join(caddy.AppDataDir(), "kelisim")
 	if cfg.Type == "embedded" && cfg.Path == "" {
-		cfg.Path = filepath.Join(dataDir, "consent.db")
+		cfg.Path = filepath.Join(a.dataDir, "consent.db")
 	}
 	retention := time.Duration(a.Retention)
 	if retention <= 0 {
 		retention = store.DefaultRetention
+	}
+	open, what, err := cfg.opener(retention, a.log)
+	if err != nil {
+		return err
 	}
 	keyJSON, _ := json.Marshal(struct {
 		C StoreConfig
@@ -125,15 +131,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}{cfg, retention})
 	sum := sha256.Sum256(keyJSON)
 	a.key = hex.EncodeToString(sum[:8])
-
-	v, _, err := stores.LoadOrNew(a.key, func() (caddy.Destructor, error) {
-		return openPooled(cfg, retention, filepath.Join(dataDir, "spool-"+a.key+".jsonl"), log)
+	v, _, _ := stores.LoadOrNew(a.key, func() (caddy.Destructor, error) {
+		return &pooled{open: open, what: what, key: a.key, dir: a.dataDir, log: a.log}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("consent store: %w", err)
-	}
 	a.st = v.(*pooled)
-	a.dataDir, a.log = dataDir, log
+	if err := a.readSecret(); err != nil {
+		return err
+	}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "kelisim", Name: "spool_depth",
@@ -143,44 +147,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// adoptSpools takes over spool files of store configurations no longer in
-// use (the store address or settings changed during an outage): their
-// records would otherwise wait on disk forever.
-func (a *App) adoptSpools(dir string, log *slog.Logger) {
-	files, _ := filepath.Glob(filepath.Join(dir, "spool-*.jsonl"))
-	for _, f := range files {
-		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "spool-"), ".jsonl")
-		if key == a.key {
-			continue
-		}
-		if n, inUse := stores.References(key); inUse && n > 0 {
-			continue // another live config still writes it
-		}
-		n, err := a.st.Adopt(f)
-		if err != nil {
-			log.Error("consent spool: could not take over an old spool file", "path", f, "error", err)
-			continue
-		}
-		if n > 0 {
-			log.Warn("consent spool: took over records spooled under a previous store configuration", "path", f, "records", n)
-		}
-	}
-}
-
-func openPooled(cfg StoreConfig, retention time.Duration, spoolPath string, log *slog.Logger) (*pooled, error) {
-	bg, cancel := context.WithCancel(context.Background())
-	var inner store.Store
-	switch cfg.Type {
+// opener returns how to open the configured store and its name in logs;
+// every setting that can be checked without the network is checked here.
+func (c StoreConfig) opener(retention time.Duration, log *slog.Logger) (func(context.Context) (store.Store, error), string, error) {
+	switch c.Type {
 	case "embedded":
-		// Opened on first use: `kelisim validate` provisions too, and must
-		// not wait on the lock a running instance holds on the file.
-		inner = store.NewLazy(bg, "embedded "+cfg.Path, func(context.Context) (store.Store, error) {
-			e, err := store.OpenEmbedded(cfg.Path)
+		return func(ctx context.Context) (store.Store, error) {
+			e, err := store.OpenEmbedded(c.Path)
 			if err != nil {
 				return nil, err
 			}
 			e.SetRetention(retention)
-			go e.RunSweeper(bg, time.Hour, func(n int, err error) {
+			go e.RunSweeper(ctx, time.Hour, func(n int, err error) {
 				if err != nil {
 					log.Error("consent store: retention sweep failed", "error", err)
 				} else if n > 0 {
@@ -188,39 +166,88 @@ func openPooled(cfg StoreConfig, retention time.Duration, spoolPath string, log 
 				}
 			})
 			return e, nil
-		}, log, false)
+		}, "embedded " + c.Path, nil
 	case "valkey":
-		o, err := cfg.valkeyOptions(retention)
+		o, err := c.valkeyOptions(retention)
 		if err != nil {
-			cancel()
-			return nil, err
+			return nil, "", err
 		}
-		octx, ocancel := context.WithTimeout(bg, 5*time.Second)
-		inner = store.NewLazy(octx, "valkey "+fmt.Sprint(o.Addresses), func(ctx context.Context) (store.Store, error) {
+		return func(ctx context.Context) (store.Store, error) {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
 			return store.OpenValkey(ctx, o)
-		}, log, true)
-		ocancel()
-	default:
-		cancel()
-		return nil, fmt.Errorf("unknown store type %q (want embedded or valkey)", cfg.Type)
+		}, "valkey " + strings.Join(o.Addresses, " "), nil
 	}
-	sp, err := store.NewSpooled(inner, spoolPath, log)
-	if err != nil {
-		cancel()
-		inner.Close()
-		return nil, err
+	return nil, "", fmt.Errorf("consent store: unknown type %q (want embedded or valkey)", c.Type)
+}
+
+// Start opens the store and its spool, writes a newly generated secret,
+// and takes over spool files no configuration uses any more.
+func (a *App) Start() error {
+	if err := a.writeSecret(); err != nil {
+		return err
 	}
-	return &pooled{Spooled: sp, inner: inner, cancel: cancel}, nil
+	if err := a.st.start(); err != nil {
+		return err
+	}
+	started.Store(a)
+	a.adoptSpools()
+	return nil
+}
+
+// Stop implements caddy.App. The store is shared with the next config and
+// is closed by Cleanup when its last user goes.
+func (a *App) Stop() error { return nil }
+
+// Cleanup releases this config's hold on the store.
+func (a *App) Cleanup() error {
+	started.CompareAndSwap(a, nil)
+	if a.key != "" {
+		_, err := stores.Delete(a.key)
+		return err
+	}
+	return nil
+}
+
+// adoptSpools takes over spool files of store configurations no longer in
+// use (the store address or settings changed during an outage, or a
+// process that could not open the store is gone): their records would
+// otherwise wait on disk forever. Files still owned by a live spool are
+// locked and stay where they are.
+func (a *App) adoptSpools() {
+	files, _ := filepath.Glob(filepath.Join(a.dataDir, "spool-*.jsonl"))
+	for _, f := range files {
+		if f == a.st.path() {
+			continue
+		}
+		n, err := a.st.adopt(f)
+		if errors.Is(err, store.ErrLocked) {
+			continue
+		}
+		if err != nil {
+			a.log.Error("consent spool: could not take over an old spool file", "path", f, "error", err)
+			continue
+		}
+		if n > 0 {
+			a.log.Warn("consent spool: took over records spooled under a previous store configuration", "path", f, "records", n)
+		}
+	}
 }
 
 func (c StoreConfig) valkeyOptions(retention time.Duration) (store.ValkeyOptions, error) {
 	repl := caddy.NewReplacer()
 	o := store.ValkeyOptions{
-		Addresses: c.Addresses, Username: repl.ReplaceKnown(c.Username, ""), Password: repl.ReplaceKnown(c.Password, ""),
+		Addresses: slices.Clone(c.Addresses), Username: repl.ReplaceKnown(c.Username, ""), Password: repl.ReplaceKnown(c.Password, ""),
 		SentinelMaster: c.SentinelMaster, KeyPrefix: c.KeyPrefix, Retention: retention,
 	}
 	if len(o.Addresses) == 0 {
 		return o, fmt.Errorf("valkey store needs at least one address")
+	}
+	for i, a := range o.Addresses {
+		o.Addresses[i] = repl.ReplaceKnown(a, "")
+		if err := checkAddress(o.Addresses[i]); err != nil {
+			return o, err
+		}
 	}
 	if c.TLS || c.TLSCAFile != "" || c.TLSServerName != "" {
 		t := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
@@ -238,31 +265,6 @@ func (c StoreConfig) valkeyOptions(retention time.Duration) (store.ValkeyOptions
 		o.TLS = t
 	}
 	return o, nil
-}
-
-// Store returns the shared store.
-func (a *App) store() store.Store { return a.st }
-
-// Start implements caddy.App. The store opened in Provision; here, not
-// there, old spool files are taken over, because `kelisim validate`
-// provisions but never starts, and must not touch a running instance's
-// spool.
-func (a *App) Start() error {
-	a.adoptSpools(a.dataDir, a.log)
-	return nil
-}
-
-// Stop implements caddy.App. The store is shared with the next config and
-// is closed by Cleanup when its last user goes.
-func (a *App) Stop() error { return nil }
-
-// Cleanup releases this config's hold on the store.
-func (a *App) Cleanup() error {
-	if a.key != "" {
-		_, err := stores.Delete(a.key)
-		return err
-	}
-	return nil
 }
 
 // Interface guards

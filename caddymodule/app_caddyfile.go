@@ -5,6 +5,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/kelisim/kelisim/catalog"
 )
 
 func init() {
@@ -60,7 +62,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			}
 			app.Retention = caddy.Duration(dur)
 		default:
-			return nil, d.Errf("unknown consent global option %q (want store or retention)", opt)
+			return nil, d.Errf("unknown consent global option %q%s (want store or retention)", opt, catalog.DidYouMean(opt, []string{"store", "retention"}))
 		}
 	}
 	return httpcaddyfile.App{Name: "consent", Value: caddyconfig.JSON(app, nil)}, nil
@@ -130,6 +132,11 @@ func parseStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 		}
 		if len(sc.Addresses) == 0 {
 			return nil, d.Errf("store valkey needs at least one address (host:port)")
+		}
+		for _, a := range sc.Addresses {
+			if err := checkAddress(a); err != nil {
+				return nil, d.Err(err.Error())
+			}
 		}
 		return sc, nil
 	}

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
-	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
 )
 
@@ -63,6 +63,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	seen := map[string]bool{}
+	var unknown []pendingID
 	for d.NextBlock(0) {
 		sub := d.Val()
 		if sub != "processor" && sub != "necessary" && sub != "text" && sub != "processors" {
@@ -80,12 +81,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.Prefix) {
 				return d.ArgErr()
 			}
-			if !strings.HasPrefix(h.Prefix, "/") || !strings.HasSuffix(h.Prefix, "/") {
-				return d.Errf("prefix %q must start and end with /", h.Prefix)
+			if err := checkPrefix(h.Prefix); err != nil {
+				return d.Err(err.Error())
 			}
 		case "secret":
 			if !d.AllArgs(&h.Secret) {
 				return d.ArgErr()
+			}
+			if err := checkSecret(h.Secret); err != nil {
+				return d.Err(err.Error())
 			}
 		case "operator":
 			if !d.AllArgs(&h.Operator) {
@@ -101,20 +105,28 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.PolicyURL) {
 				return d.ArgErr()
 			}
-			if u := strings.ToLower(h.PolicyURL); !strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-				return d.Errf("policy_url %q: want a path on this site or an http(s) URL", h.PolicyURL)
+			if err := checkPolicyURL(h.PolicyURL); err != nil {
+				return d.Err(err.Error())
 			}
 		case "default_lang":
 			if !d.AllArgs(&h.DefaultLang) {
 				return d.ArgErr()
 			}
-			if !slices.Contains(banner.Languages(), h.DefaultLang) {
-				return d.Errf("default_lang %q: want one of %s", h.DefaultLang, strings.Join(banner.Languages(), ", "))
+			if err := checkLang("default_lang", h.DefaultLang); err != nil {
+				return d.Err(err.Error())
 			}
 		case "processors":
 			ids := d.RemainingArgs()
 			if len(ids) == 0 {
 				return d.ArgErr()
+			}
+			file, line := d.File(), d.Line()
+			for _, id := range ids {
+				// Checked at the end of the block, where every processor
+				// block is known; the error keeps this line.
+				unknown = append(unknown, pendingID{id, func(err error) error {
+					return fmt.Errorf("%w, at %s:%d", err, file, line)
+				}})
 			}
 			h.Shown = append(h.Shown, ids...)
 		case "google_consent_mode":
@@ -122,8 +134,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
 			}
-			if v != "on" && v != "off" && v != "auto" {
-				return d.Errf("google_consent_mode %q: want on, off or auto", v)
+			if err := checkGoogleConsentMode(v); err != nil {
+				return d.Err(err.Error())
 			}
 			h.GoogleConsentMode = v
 		case "rate_limit":
@@ -170,11 +182,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) != 3 {
 				return d.Errf("text wants <lang> <key> <text>")
 			}
-			if !slices.Contains(banner.Languages(), args[0]) {
-				return d.Errf("text: unknown language %q (want one of %s)", args[0], strings.Join(banner.Languages(), ", "))
-			}
-			if !slices.Contains(banner.TextKeys(), args[1]) {
-				return d.Errf("text: unknown key %q (known: %s)", args[1], strings.Join(banner.TextKeys(), ", "))
+			if err := checkText(args[0], args[1]); err != nil {
+				return d.Err(err.Error())
 			}
 			if h.Texts == nil {
 				h.Texts = map[string]map[string]string{}
@@ -190,7 +199,34 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Processors = append(h.Processors, p)
 		default:
-			return d.Errf("unknown consent option %q", sub)
+			return d.Errf("unknown consent option %q%s", sub, catalog.DidYouMean(sub, options))
+		}
+	}
+	return checkShown(h, unknown)
+}
+
+// options are the consent directive's sub-directives.
+var options = []string{"policy_version", "prefix", "secret", "operator", "contact", "policy_url", "default_lang",
+	"necessary", "processors", "google_consent_mode", "text", "rate_limit", "replay_cache", "processor"}
+
+// pendingID is an id of a `processors` line, with the error that points
+// at the line should it be in no catalog.
+type pendingID struct {
+	id   string
+	wrap func(error) error
+}
+
+// checkShown fails on the first id of a `processors` line that neither
+// the built-in catalog nor a processor block defines.
+func checkShown(h *Handler, ids []pendingID) error {
+	var known []string
+	for _, p := range catalog.Merge(catalog.Builtin(), h.Processors) {
+		known = append(known, p.ID)
+	}
+	for _, p := range ids {
+		if !slices.Contains(known, p.id) {
+			return p.wrap(fmt.Errorf("processors: %q is not in the catalog%s; `kelisim catalog` lists the catalog, a processor block adds to it",
+				p.id, catalog.DidYouMean(p.id, known)))
 		}
 	}
 	return nil

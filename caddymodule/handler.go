@@ -3,10 +3,9 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -59,18 +58,18 @@ type Handler struct {
 	// Processors add entries to the built-in tracker catalog or override
 	// the entry with the same id (fields left empty keep the built-in
 	// value).
-	Processors []catalog.Processor `json:"processors,omitempty"`
+	Processors []catalog.Processor `json:"processor,omitempty"`
 
 	// NecessaryHosts are hosts (with their subdomains, optionally with a
 	// path prefix) that are never blocked, even if a catalog entry names
 	// them.
-	NecessaryHosts []string `json:"necessary_hosts,omitempty"`
+	NecessaryHosts []string `json:"necessary,omitempty"`
 
 	// Shown lists the ids of the site's own processors (its privacy
 	// policy's clause on service providers): the banner lists these, and
 	// a change to them asks for consent again. Every catalog processor is
 	// blocked either way. Default: the whole catalog.
-	Shown []string `json:"processors_shown,omitempty"`
+	Shown []string `json:"processors,omitempty"`
 
 	// GoogleConsentMode sets Google Consent Mode v2 defaults first in
 	// <head> and updates them on each choice: on, off, or auto (default,
@@ -90,7 +89,7 @@ type Handler struct {
 
 	// Texts override banner texts: language -> key -> text. Always
 	// HTML-escaped.
-	Texts map[string]map[string]string `json:"texts,omitempty"`
+	Texts map[string]map[string]string `json:"text,omitempty"`
 
 	gw *gateway.Gateway
 }
@@ -106,6 +105,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision builds the catalog, banner and gateway and attaches the store.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	log := ctx.Slogger()
+	if err := h.check(); err != nil {
+		return fmt.Errorf("consent: %w", err)
+	}
 	cat, err := catalog.Compile(catalog.Merge(catalog.Builtin(), h.Processors), h.NecessaryHosts)
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
@@ -122,16 +124,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
-	secret, err := loadSecret(h.Secret, filepath.Join(caddy.AppDataDir(), "kelisim"))
+	appV, err := ctx.App("consent")
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
-	app, err := ctx.App("consent")
-	if err != nil {
-		return fmt.Errorf("consent: %w", err)
+	app := appV.(*App)
+	var secret []byte
+	if h.Secret != "" {
+		if secret, err = configuredSecret(h.Secret); err != nil {
+			return fmt.Errorf("consent: %w", err)
+		}
+	} else {
+		secret = app.defaultSecret()
 	}
 	h.gw, err = gateway.New(gateway.Config{
-		Catalog: cat, Banner: b, Store: app.(*App).store(), Secret: secret,
+		Catalog: cat, Banner: b, Store: app.st, Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
 		ReplayCache: int(h.ReplayCache),
 		ClientIP: func(r *http.Request) string {
@@ -147,12 +154,28 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Validate checks settings Provision does not.
-func (h *Handler) Validate() error {
-	if h.Prefix != "" && (!strings.HasPrefix(h.Prefix, "/") || !strings.HasSuffix(h.Prefix, "/")) {
-		return fmt.Errorf("consent: prefix %q must start and end with /", h.Prefix)
+// check runs on a JSON config the checks the Caddyfile parser makes
+// with file and line.
+func (h *Handler) check() error {
+	var errs []error
+	if h.Prefix != "" {
+		errs = append(errs, checkPrefix(h.Prefix))
 	}
-	return nil
+	if h.PolicyURL != "" {
+		errs = append(errs, checkPolicyURL(h.PolicyURL))
+	}
+	if h.DefaultLang != "" {
+		errs = append(errs, checkLang("default_lang", h.DefaultLang))
+	}
+	if h.GoogleConsentMode != "" {
+		errs = append(errs, checkGoogleConsentMode(h.GoogleConsentMode))
+	}
+	for lang, texts := range h.Texts {
+		for key := range texts {
+			errs = append(errs, checkText(lang, key))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ServeHTTP runs the gateway around the rest of the chain.
@@ -163,6 +186,5 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
-	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

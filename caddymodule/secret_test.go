@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// TestLoadSecret: the generated secret is kept and read again, instances
+// TestKeepSecret: the generated secret is kept and read again, instances
 // starting together agree on one, no temporary file is left behind, and a
 // damaged file is a clear error naming it.
-func TestLoadSecret(t *testing.T) {
+func TestKeepSecret(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kelisim")
 	var wg sync.WaitGroup
 	got := make([][]byte, 8)
@@ -20,7 +20,8 @@ func TestLoadSecret(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := loadSecret("", dir)
+			raw := bytes.Repeat([]byte{byte(i + 1)}, 32)
+			s, err := keepSecret(dir, raw)
 			if err != nil {
 				t.Error(err)
 			}
@@ -37,11 +38,12 @@ func TestLoadSecret(t *testing.T) {
 	if len(files) != 1 || files[0].Name() != "secret" {
 		t.Errorf("left in the data directory: %v", files)
 	}
-	if again, _ := loadSecret("", dir); !bytes.Equal(again, got[0]) {
+	a := &App{dataDir: dir}
+	if a.readSecret(); !bytes.Equal(a.secret, got[0]) || a.secretNew {
 		t.Error("the kept secret was not read back")
 	}
 	os.WriteFile(filepath.Join(dir, "secret"), []byte("abc\n"), 0o600)
-	if _, err := loadSecret("", dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "secret")) {
+	if err := a.readSecret(); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "secret")) {
 		t.Errorf("a damaged secret file: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Stats) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent_stats: %w", err)
 	}
-	s.h = &stats.Handler{Store: app.(*App).store(), Authenticated: authenticated}
+	s.h = &stats.Handler{Store: app.(*App).st, Authenticated: authenticated}
 	return nil
 }
 

@@ -110,12 +110,12 @@ type Processor struct {
 	// Kazakhstan; anything else is a cross-border transfer under Law 94-V).
 	Country string `json:"country,omitempty"`
 	// Category is the consent the processor needs.
-	Category Category `json:"category"`
+	Category Category `json:"category,omitempty"`
 	// PolicyURL is the processor's privacy policy.
 	PolicyURL string `json:"policy_url,omitempty"`
 	// URLs are patterns "host" or "host/path-prefix". A host matches
 	// itself and its subdomains; the longest matching pattern wins.
-	URLs []string `json:"urls,omitempty"`
+	URLs []string `json:"hosts,omitempty"`
 	// Cookies are first-party cookie names the processor sets on the
 	// site's domain; a trailing "*" makes a prefix pattern.
 	Cookies []string `json:"cookies,omitempty"`

@@ -185,3 +185,27 @@ func FuzzMatchURLBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestSuggest: a typo of a catalog id gets the id; a name nothing like
+// one gets nothing.
+func TestSuggest(t *testing.T) {
+	var ids []string
+	for _, p := range catalog.Builtin() {
+		ids = append(ids, p.ID)
+	}
+	for typo, want := range map[string]string{
+		"yandex-metrika":     "yandex-metrica",
+		"google-analytic":    "google-analytics",
+		"googleanalytics":    "google-analytics",
+		"meta-pixle":         "meta-pixel",
+		"hotjar":             "hotjar",
+		"my-own-crm":         "",
+		"x":                  "",
+		"linkedin":           "",
+		"microsoft-claritty": "microsoft-clarity",
+	} {
+		if got := catalog.Suggest(typo, ids); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", typo, got, want)
+		}
+	}
+}

@@ -114,7 +114,11 @@ func (c *Catalog) Show(ids []string) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("processors: %q is not in the catalog (add it with a processor block)", id)
+			ids := make([]string, len(c.Processors))
+			for i, p := range c.Processors {
+				ids[i] = p.ID
+			}
+			return fmt.Errorf("processors: %q is not in the catalog%s; `kelisim catalog` lists it, a processor block adds to it", id, DidYouMean(id, ids))
 		}
 	}
 	c.hashLists()

@@ -119,7 +119,7 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		"bad prefix":       {"consent {\n\tprefix consent\n}", "must start and end with /"},
 		"bad necessary":    {"consent {\n\tnecessary *\n}", "bad URL pattern"},
 		"duplicate option": {"consent {\n\tpolicy_version 1\n\tpolicy_version 2\n}", "more than once"},
-		"bad language":     {"consent {\n\tdefault_lang de\n}", `default_lang "de"`},
+		"bad language":     {"consent {\n\tdefault_lang de\n}", `default_lang: unknown language "de"`},
 		"argument on line": {"consent on", "wrong argument count"},
 		"store type":       {"GLOBAL{\n\tconsent {\n\t\tstore mongo db:1\n\t}\n}", `unknown store type "mongo"`},
 		"store address":    {"GLOBAL{\n\tconsent {\n\t\tstore valkey {\n\t\t\tusername u\n\t\t}\n\t}\n}", "needs at least one address"},

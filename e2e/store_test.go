@@ -238,7 +238,7 @@ func TestGatewayStartsWhileValkeyIsDown(t *testing.T) {
 	v.start()
 	checkAllStored(t, base, ps, 24)
 	checkInValkey(t, g, v, ps)
-	if !g.grepLogs("unreachable at start") {
+	if !g.grepLogs("consent store cannot be opened") {
 		t.Error("no log line about the unreachable store")
 	}
 }

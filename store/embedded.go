@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,12 +42,16 @@ type Embedded struct {
 }
 
 // OpenEmbedded opens (creating if needed) the bbolt file at path, keeping
-// records DefaultRetention after each consent ID's last decision.
+// records DefaultRetention after each consent ID's last decision. A file
+// another process holds is a *LockedError at once: nobody waits on it.
 func OpenEmbedded(path string) (*Embedded, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("consent store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 100 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, &LockedError{Path: path, Holder: lockHolder(path)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("consent store %s: %w", path, err)
 	}

@@ -23,6 +23,7 @@ type Spooled struct {
 	inner Store
 	path  string
 	log   *slog.Logger
+	lock  *os.File // held while this spool owns path
 
 	mu      sync.Mutex
 	drainMu sync.Mutex // one replay at a time (the loop, or an erase)
@@ -39,7 +40,10 @@ type Spooled struct {
 }
 
 // NewSpooled wraps inner with a spool file at path and starts replaying
-// whatever the file already holds.
+// whatever the file already holds. The file is locked (path + ".lock")
+// for as long as the spool is open: a spool file another process owns is
+// a *LockedError, never shared — each would rewrite the other's records
+// away.
 func NewSpooled(inner Store, path string, log *slog.Logger) (*Spooled, error) {
 	if log == nil {
 		log = slog.Default()
@@ -47,12 +51,18 @@ func NewSpooled(inner Store, path string, log *slog.Logger) (*Spooled, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("consent spool: %w", err)
 	}
-	s := &Spooled{inner: inner, path: path, log: log, kick: make(chan struct{}, 1), done: make(chan struct{}), Timeout: 2 * time.Second}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("consent spool: %w", err)
+	}
+	s := &Spooled{inner: inner, path: path, log: log, lock: lock, kick: make(chan struct{}, 1), done: make(chan struct{}), Timeout: 2 * time.Second}
 	if err := s.load(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("consent spool: %w", err)
 	}
 	s.file = f
@@ -297,13 +307,20 @@ func (s *Spooled) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.file.Close()
+	return errors.Join(s.file.Close(), s.lock.Close())
 }
 
 // Adopt moves the records of another spool file — one left by a store
-// configuration no longer in use — into this spool, in order, and removes
-// the file. Records are replayed by ID, so adopting twice is harmless.
+// configuration no longer in use, or by a process gone — into this
+// spool, in order, and removes the file. A file still owned by a live
+// spool is a *LockedError and stays as it is. Records are replayed by ID,
+// so adopting twice is harmless.
 func (s *Spooled) Adopt(path string) (int, error) {
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Close()
 	other := &Spooled{path: path, log: s.log}
 	if err := other.load(); err != nil {
 		return 0, err
@@ -313,5 +330,12 @@ func (s *Spooled) Adopt(path string) (int, error) {
 			return 0, err
 		}
 	}
-	return len(other.pending), os.Remove(path)
+	if err := os.Remove(path); err != nil {
+		return 0, err
+	}
+	os.Remove(path + ".lock")
+	return len(other.pending), nil
 }
+
+// Path is the spool file's path.
+func (s *Spooled) Path() string { return s.path }
