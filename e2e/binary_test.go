@@ -125,6 +125,10 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		"store address":    {"GLOBAL{\n\tconsent {\n\t\tstore valkey {\n\t\t\tusername u\n\t\t}\n\t}\n}", "needs at least one address"},
 		"store field":      {"GLOBAL{\n\tconsent {\n\t\tstore valkey 127.0.0.1:6379 {\n\t\t\tpasswd x\n\t\t}\n\t}\n}", `unknown valkey store field "passwd"`},
 		"retention":        {"GLOBAL{\n\tconsent {\n\t\tretention forever\n\t}\n}", `retention "forever"`},
+		"processor typo":   {"consent {\n\tprocessors yandex-metrika\n}", "did you mean yandex-metrica?"},
+		"short secret":     {"consent {\n\tsecret hunter2\n}", "at least 16 characters"},
+		"unset env secret": {"consent {\n\tsecret {env.KELISIM_NEVER_SET}\n}", "is the environment variable set?"},
+		"valkey address":   {"GLOBAL{\n\tconsent {\n\t\tstore valkey not-a-host-port\n\t}\n}", "want host:port"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cf := filepath.Join(t.TempDir(), "Caddyfile")

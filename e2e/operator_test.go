@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,5 +181,59 @@ func TestTwoGatewaysOneDataDirectory(t *testing.T) {
 	checkAllStored(t, baseB, append(fromA, fromB[1:]...), 39)
 	if !b.grepLogs("consent store opened") {
 		t.Error("no log line when the second gateway took the store over")
+	}
+}
+
+// TestFiveMinutePath: the README's first steps as a new operator takes
+// them — `kelisim scan` prints a processors line, which pasted into a
+// consent block passes `kelisim validate`; `kelisim catalog` looks ids
+// up; scan exits non-zero when it could read nothing; help says kelisim.
+func TestFiveMinutePath(t *testing.T) {
+	bin := build(t)
+	origin := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(repoRoot, "examples", "nlg.kz"))))
+	defer origin.Close()
+	out, err := exec.Command(bin, "scan", "--pages", "10", origin.URL+"/").Output()
+	if err != nil {
+		t.Fatalf("scan: %v\n%s", err, out)
+	}
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "processors ") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	for _, id := range []string{"google-analytics", "yandex-metrica", "meta-pixel"} {
+		if !strings.Contains(line+" ", " "+id+" ") {
+			t.Errorf("scan's processors line %q lacks %s:\n%s", line, id, out)
+		}
+	}
+	config := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(config, []byte("http://127.0.0.1:1 {\n\tconsent {\n\t\t"+line+"\n\t}\n\treverse_proxy 127.0.0.1:2\n}\n"), 0o644)
+	validate(t, config, t.TempDir())
+
+	if out, err := exec.Command(bin, "scan", "http://127.0.0.1:1/").CombinedOutput(); err == nil || !strings.Contains(string(out), "could not read a single page") {
+		t.Errorf("scan of nothing: %v\n%s", err, out)
+	}
+
+	out, err = exec.Command(bin, "catalog", "metrica").Output()
+	if err != nil || !strings.Contains(string(out), "yandex-metrica") || !strings.Contains(string(out), "mc.yandex.ru") || strings.Contains(string(out), "hotjar") {
+		t.Errorf("catalog metrica: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "catalog", "--json", "--category", "analytics").Output()
+	var list []struct {
+		ID, Category string
+		Hosts        []string
+	}
+	if err != nil || json.Unmarshal(out, &list) != nil || len(list) < 10 {
+		t.Fatalf("catalog --json: %v\n%.300s", err, out)
+	}
+	for _, p := range list {
+		if p.Category != "analytics" || len(p.Hosts) == 0 {
+			t.Errorf("catalog --json --category analytics lists %+v", p)
+		}
+	}
+	out, _ = exec.Command(bin, "help").CombinedOutput()
+	if !strings.Contains(string(out), "kelisim scan") || !strings.Contains(string(out), "kelisim [command]") {
+		t.Errorf("help does not speak of kelisim:\n%s", out)
 	}
 }

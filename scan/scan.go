@@ -49,7 +49,10 @@ type Report struct {
 	Start    string    `json:"start"`
 	Pages    []string  `json:"pages"`
 	Findings []Finding `json:"findings"`
-	Errors   []string  `json:"errors,omitempty"`
+	// Processors are the catalog ids found, sorted: the site's
+	// `processors` line.
+	Processors []string `json:"processors"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // Scan crawls start and the same-site pages it links to.
@@ -97,6 +100,12 @@ func Scan(ctx context.Context, start string, o Options) (*Report, error) {
 		}
 		return a.Kind+a.URL < b.Kind+b.URL
 	})
+	rep.Processors = []string{}
+	for _, f := range rep.Findings {
+		if f.Processor != "" && !contains(rep.Processors, f.Processor) {
+			rep.Processors = append(rep.Processors, f.Processor)
+		}
+	}
 	return rep, nil
 }
 
@@ -331,6 +340,12 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		sort.Strings(hosts)
 		fmt.Fprintf(w, "\nThird-party hosts the catalog does not know (not blocked; add a processor block if they track):\n  %s\n", strings.Join(hosts, "\n  "))
+	}
+	if len(r.Processors) > 0 {
+		fmt.Fprintf(w, "\nThe site's processors, for its consent block (check them against the privacy policy):\n\tprocessors %s\n", strings.Join(r.Processors, " "))
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(w, "\nFor each unknown host that tracks, a block such as:\n\tprocessor <id> {\n\t\tname     <name>\n\t\tcategory functional|analytics|marketing\n\t\tcountry  <ISO code>\n\t\thosts    <host>\n\t}\n")
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)

@@ -23,9 +23,13 @@ func init() {
 Crawls the site at <url> (same-host links, up to --pages pages) and lists
 every third-party script, inline loader, frame, pixel, link and media
 element, and the tracker cookies the server sets — by processor and
-category, as the consent gateway would classify them. Third-party hosts
-the catalog does not know are listed at the end: add a processor block
-for those that track. Cookies set by scripts in the browser are not seen.`,
+category, as the consent gateway would classify them — then prints the
+ready "processors ..." line for the site's consent block. Third-party
+hosts the catalog does not know are listed at the end: add a processor
+block for those that track. Cookies set by scripts in the browser are
+not seen. Exits 1 when not a single page could be read.
+
+  $ kelisim scan https://nlg.kz/`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().Int("pages", 30, "Maximum number of pages to crawl")
 			cmd.Flags().Bool("json", false, "Print the report as JSON")
@@ -54,6 +58,13 @@ func cmdScan(fl caddycmd.Flags) (int, error) {
 	}
 	if err != nil {
 		return 1, fmt.Errorf("writing report: %w", err)
+	}
+	if len(rep.Pages) == 0 {
+		why := "no page answered"
+		if len(rep.Errors) > 0 {
+			why = rep.Errors[0]
+		}
+		return 1, fmt.Errorf("could not read a single page of %s (%s)", fl.Arg(0), why)
 	}
 	return 0, nil
 }
