@@ -19,8 +19,19 @@ import (
 // maxBody bounds consent POST bodies; a real one is under 200 bytes.
 const maxBody = 8 << 10
 
+// OwnCSP is the Content-Security-Policy of every response under the
+// prefix. The settings page is the only document among them: it loads
+// the banner's script and style from the prefix, talks to the consent
+// API, posts its form there, and may be framed by the site itself only.
+const OwnCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+
 // serveAPI answers requests under the prefix; they never reach the origin.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, name string) error {
+	h := w.Header()
+	h.Set("Content-Security-Policy", OwnCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
 	switch name {
 	case "consent":
 		switch r.Method {
@@ -56,7 +67,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	return json.NewEncoder(w).Encode(v)
 }
@@ -70,6 +80,9 @@ func writeError(w http.ResponseWriter, code int, msg string) error {
 func sameOrigin(r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
+		// The host only: behind a TLS-terminating proxy that does not say
+		// so, the gateway cannot tell the scheme, and whoever can act as
+		// http://host can rewrite that site's pages anyway.
 		return err == nil && strings.EqualFold(u.Host, r.Host)
 	}
 	switch r.Header.Get("Sec-Fetch-Site") {
@@ -375,7 +388,6 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	// Absolute: the script puts this in a page whose <base href> may
 	// point elsewhere.
 	body := g.cfg.Banner.Body(lang, v.granted(), ret, "//"+r.Host, false, v.gpc)

@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kelisim/kelisim/gateway"
 )
 
 // TestRedirectToAProcessor: a redirect an <img> or <script> of the site
@@ -62,5 +65,36 @@ func TestReportingEndpointsOnProcessors(t *testing.T) {
 	}
 	if got := h.Get("Report-To"); strings.Contains(got, "google") || !strings.Contains(got, "example.org") {
 		t.Errorf("Report-To: %q", got)
+	}
+}
+
+// TestOwnResponsesHeaders: every response the gateway itself makes —
+// API, banner, settings page, assets, the language switch, errors —
+// carries its strict Content-Security-Policy and nosniff, so nothing
+// the gateway answers can be sniffed into a script or framed elsewhere.
+func TestOwnResponsesHeaders(t *testing.T) {
+	e := newEnv(t, "v1", htmlOrigin("<!doctype html><html><head></head><body>hi</body></html>"))
+	body := readAll(t, e.do("GET", "/", nil))
+	asset := regexp.MustCompile(`/_consent/[^"]+\.js`).FindString(body)
+	if asset == "" {
+		t.Fatalf("no script asset in %q", body)
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/_consent/consent"},
+		{"POST", "/_consent/consent"},
+		{"PUT", "/_consent/consent"},
+		{"GET", "/_consent/banner"},
+		{"GET", "/_consent/settings"},
+		{"GET", "/_consent/lang?l=ru&return=/"},
+		{"GET", "/_consent/lang?l=xx"},
+		{"GET", asset},
+		{"GET", "/_consent/nothing-here"},
+	} {
+		res := e.do(c.method, c.path, strings.NewReader(`{"action":"accept-all"}`), "Content-Type", "application/json")
+		res.Body.Close()
+		if res.Header.Get("Content-Security-Policy") != gateway.OwnCSP || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s (%d): CSP %q, nosniff %q", c.method, c.path, res.StatusCode,
+				res.Header.Get("Content-Security-Policy"), res.Header.Get("X-Content-Type-Options"))
+		}
 	}
 }

@@ -81,6 +81,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Cache-Control", "private, no-store")
 		h.Add("Vary", "Cookie")
+		h.Set("X-Content-Type-Options", "nosniff")
 		w.refused, w.wroteHeader = true, true
 		w.ResponseWriter.WriteHeader(http.StatusForbidden)
 		w.ResponseWriter.Write([]byte("403: this redirect leads to a service the visitor has not consented to.\n"))
@@ -251,6 +252,7 @@ func (w *responseWriter) refuse(why string) {
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
 	w.ResponseWriter.Write([]byte("502 Bad Gateway: the consent gateway cannot read this page (" + why + ").\n"))
 }

@@ -185,6 +185,10 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) error {
 func noStore(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// The dashboard is one document with its style inline and its charts
+	// as inline SVG: nothing else may load, nobody may frame it.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
 	// A consent gateway in front must not inject its banner here.
 	h.Set("Kelisim-Rewrite", "off")
 }
