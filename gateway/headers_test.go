@@ -1,7 +1,12 @@
 package gateway_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,5 +101,50 @@ func TestOwnResponsesHeaders(t *testing.T) {
 			t.Errorf("%s %s (%d): CSP %q, nosniff %q", c.method, c.path, res.StatusCode,
 				res.Header.Get("Content-Security-Policy"), res.Header.Get("X-Content-Type-Options"))
 		}
+	}
+}
+
+// readFromRecorder is a ResponseWriter that, like net/http's, can take
+// a body by ReadFrom (sendfile), and counts the bytes that came so.
+type readFromRecorder struct {
+	*httptest.ResponseRecorder
+	viaReadFrom int64
+}
+
+func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
+	n, err := io.Copy(r.ResponseRecorder, src)
+	r.viaReadFrom += n
+	return n, err
+}
+
+// TestStaticFileKeepsSendfile: a file the gateway passes untouched
+// reaches the server's ReadFrom (its sendfile path); a page it must
+// rewrite does not slip through it unread.
+func TestStaticFileKeepsSendfile(t *testing.T) {
+	e := newEnv(t, "v1", nil)
+	dir := t.TempDir()
+	img := bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, 4096)
+	os.WriteFile(filepath.Join(dir, "a.png"), img, 0o644)
+	os.WriteFile(filepath.Join(dir, "p.html"), []byte(`<!doctype html><html><head><script src="https://mc.yandex.ru/metrika/tag.js"></script></head><body>hi</body></html>`), 0o644)
+	files := http.FileServer(http.Dir(dir))
+	serve := func(path string) *readFromRecorder {
+		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Accept", "text/html,*/*")
+		err := e.gw.Serve(rec, req, func(w http.ResponseWriter, r *http.Request) error {
+			files.ServeHTTP(w, r)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	if rec := serve("/a.png"); rec.viaReadFrom != int64(len(img)) || !bytes.Equal(rec.Body.Bytes(), img) {
+		t.Errorf("static image: %d of %d bytes by ReadFrom, body intact %v", rec.viaReadFrom, len(img), bytes.Equal(rec.Body.Bytes(), img))
+	}
+	rec := serve("/p.html")
+	if body := rec.Body.String(); strings.Contains(body, `<script src="https://mc.yandex.ru`) || !strings.Contains(body, "data-consent-banner") {
+		t.Errorf("a page passed unread: %s", body)
 	}
 }

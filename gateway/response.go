@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -412,16 +413,36 @@ func (w *responseWriter) writeBody(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// ReadFrom keeps the server's sendfile path for a response that passes
+// untouched — a static file behind consent; everything the gateway
+// reads goes through Write.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader && w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.wroteHeader && !w.refused && w.rw == nil && w.in == nil {
+		return io.Copy(w.ResponseWriter, src)
+	}
+	return io.Copy(writerOnly{w}, src)
+}
+
+// writerOnly hides ReadFrom from io.Copy.
+type writerOnly struct{ io.Writer }
+
 // Flush writes through what the rewriter has decided and flushes.
-func (w *responseWriter) Flush() {
+func (w *responseWriter) Flush() { w.FlushError() }
+
+// FlushError is Flush reporting the client's error, for
+// http.ResponseController.
+func (w *responseWriter) FlushError() error {
 	if !w.wroteHeader {
 		if w.status == 0 || w.sheet != nil {
-			return
+			return nil
 		}
 		if sniffable(w.mt, w.mtOK) {
 			// Sniffing waits for its bytes whatever the flushes, as the
 			// browser's does.
-			return
+			return nil
 		}
 		// A streaming page: decide on what has come, not wait for more.
 		buf := w.sniffBuf
@@ -432,16 +453,15 @@ func (w *responseWriter) Flush() {
 		}
 	}
 	if w.refused {
-		return
+		return nil
 	}
 	if w.rw != nil && (w.in == nil || !w.in.async()) {
 		w.rw.Flush()
 	}
 	if w.sink != nil {
-		w.sink.flush()
-		return
+		return w.sink.flush()
 	}
-	http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // release returns pooled buffers and, if the response was abandoned with a
@@ -574,11 +594,13 @@ func (s *sink) flushBuffer() error {
 }
 
 // flush sends everything buffered to the client now.
-func (s *sink) flush() {
+func (s *sink) flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bw.Flush()
-	http.NewResponseController(s.rw).Flush()
+	if err := s.bw.Flush(); err != nil {
+		return err
+	}
+	return http.NewResponseController(s.rw).Flush()
 }
 
 func (s *sink) release() {
