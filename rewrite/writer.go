@@ -185,7 +185,7 @@ func (s *state) sameAs(o *state) bool {
 		s.swallowStyleEnd != o.swallowStyleEnd || s.sweepComment != o.sweepComment || s.bomDone != o.bomDone || s.document != o.document ||
 		s.headPending != o.headPending || s.headInjected != o.headInjected ||
 		s.bodyInjected != o.bodyInjected || s.noscript != o.noscript ||
-		s.phase != o.phase || s.scriptInert != o.scriptInert || s.off != o.off || s.offName != o.offName || !bytes.Equal(s.offTail, o.offTail) || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
+		s.phase != o.phase || s.scriptInert != o.scriptInert || s.off != o.off || s.offCut != o.offCut || s.offName != o.offName || !bytes.Equal(s.offTail, o.offTail) || s.nsOn != o.nsOn || s.nsDepth != o.nsDepth || s.templates != o.templates ||
 		s.suspicious != o.suspicious || s.pageLang != o.pageLang || !slices.Equal(s.fst, o.fst) || !bytes.Equal(s.fnames, o.fnames) {
 		return false
 	}
