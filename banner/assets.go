@@ -188,7 +188,6 @@ func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string)
 	}
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
-	h.Set("ETag", a.etag)
 	h.Add("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if immutable {
@@ -196,25 +195,25 @@ func (b *Banner) ServeAsset(w http.ResponseWriter, r *http.Request, name string)
 	} else {
 		h.Set("Cache-Control", "no-cache")
 	}
-	if strings.Contains(r.Header.Get("If-None-Match"), a.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return true
-	}
-	body := a.body
+	// Each encoding is its own representation, with its own validator.
+	body, etag := a.body, a.etag
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		body = a.gz
+		body, etag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
 	}
-	h.Set("Content-Length", fmt.Sprint(len(body)))
-	h.Set("Last-Modified", startTime)
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(body)
+	h.Set("ETag", etag)
+	if r.Header.Get("Range") == "" {
+		// ServeContent leaves the length of an encoded body out.
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
+	// Conditional requests, ranges and HEAD as net/http serves files.
+	http.ServeContent(w, r, "", startTime, bytes.NewReader(body))
 	return true
 }
 
-var startTime = time.Now().UTC().Format(http.TimeFormat)
+// startTime is the assets' Last-Modified: they change only with the
+// binary or the config.
+var startTime = time.Now().Truncate(time.Second)
 
 func acceptsGzip(ae string) bool {
 	gzipQ, anyQ := -1.0, -1.0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,6 +105,54 @@ func TestAssetsAreMinifiedHashedAndCached(t *testing.T) {
 	}
 	if doc := b.Placeholder("ru", &b.opts.Catalog.Processors[0], 0, "/", "//example.kz"); !strings.Contains(doc, b.phCSS.name) {
 		t.Errorf("placeholder does not name its stylesheet: %s", doc)
+	}
+}
+
+// TestAssetConditionalRequests: the assets answer revalidation, ranges
+// and HEAD as a file server does; each encoding has its own ETag, so a
+// cache never answers a gzip request with the plain bytes' validator.
+func TestAssetConditionalRequests(t *testing.T) {
+	b := newBanner(t, Options{})
+	do := func(method, ae string, hdr ...string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, "/_consent/"+b.js.name, nil)
+		req.Header.Set("Accept-Encoding", ae)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		b.ServeAsset(rec, req, b.js.name)
+		return rec
+	}
+	plain, gz := do("GET", ""), do("GET", "gzip")
+	pe, ge := plain.Header().Get("ETag"), gz.Header().Get("ETag")
+	if pe == "" || ge == "" || pe == ge {
+		t.Fatalf("ETags plain %q gzip %q", pe, ge)
+	}
+	if !bytes.Equal(plain.Body.Bytes(), b.js.body) || plain.Header().Get("Content-Length") != strconv.Itoa(len(b.js.body)) {
+		t.Error("plain body or its length wrong")
+	}
+	for _, c := range []struct {
+		name string
+		rec  *httptest.ResponseRecorder
+		code int
+	}{
+		{"If-None-Match list", do("GET", "gzip", "If-None-Match", `"x", `+ge), 304},
+		{"weak If-None-Match", do("GET", "gzip", "If-None-Match", "W/"+ge), 304},
+		{"If-None-Match *", do("GET", "", "If-None-Match", "*"), 304},
+		{"other encoding's ETag", do("GET", "", "If-None-Match", ge), 200},
+		{"If-Modified-Since", do("GET", "", "If-Modified-Since", plain.Header().Get("Last-Modified")), 304},
+		{"Range", do("GET", "", "Range", "bytes=0-9"), 206},
+		{"HEAD", do("HEAD", "gzip"), 200},
+	} {
+		if c.rec.Code != c.code {
+			t.Errorf("%s: %d, want %d", c.name, c.rec.Code, c.code)
+		}
+	}
+	if r := do("GET", "", "Range", "bytes=0-9"); r.Body.Len() != 10 || !bytes.Equal(r.Body.Bytes(), b.js.body[:10]) {
+		t.Errorf("range body %q", r.Body.String())
+	}
+	if h := do("HEAD", "gzip"); h.Body.Len() != 0 || h.Header().Get("Content-Length") != strconv.Itoa(len(b.js.gz)) {
+		t.Errorf("HEAD: %d body bytes, length %s", h.Body.Len(), h.Header().Get("Content-Length"))
 	}
 }
 
