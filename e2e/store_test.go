@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -240,5 +241,31 @@ func TestGatewayStartsWhileValkeyIsDown(t *testing.T) {
 	checkInValkey(t, g, v, ps)
 	if !g.grepLogs("consent store cannot be opened") {
 		t.Error("no log line about the unreachable store")
+	}
+}
+
+// TestStoreChangeOnReloadKeepsSpool: decisions spooled while Valkey is
+// down are not stranded when a reload moves the site to another store:
+// the old configuration's spool goes to the new store as the old one
+// closes, without waiting for the next start.
+func TestStoreChangeOnReloadKeepsSpool(t *testing.T) {
+	v := startValkeyProc(t)
+	gp := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	site := fmt.Sprintf("http://127.0.0.1:%d {\n\tconsent {\n\t\trate_limit off\n\t}\n\trespond \"ok\"\n}\n", gp)
+	g := startGateway(t, fmt.Sprintf("{\n\tadmin 127.0.0.1:{ADMIN}\n\tconsent {\n\t\tstore valkey %s\n\t}\n}\n", v.addr())+site, "", base+"/")
+	v.kill()
+	spooled := postMany(t, base, 12, nil)
+	if !g.grepLogs("spooling records locally") {
+		t.Fatalf("nothing spooled with Valkey down:\n%s", g.logs.String())
+	}
+	os.WriteFile(g.config, []byte(fmt.Sprintf("{\n\tadmin 127.0.0.1:%d\n}\n", g.admin)+site), 0o644)
+	cmd := exec.Command(build(t), "reload", "--config", g.config, "--address", fmt.Sprintf("127.0.0.1:%d", g.admin))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	checkAllStored(t, base, spooled, 12)
+	if !g.grepLogs("took over records spooled under a previous store configuration") {
+		t.Errorf("no log line about the records taken over:\n%s", g.logs.String())
 	}
 }
