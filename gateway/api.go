@@ -357,10 +357,21 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 		proof := store.Record{ID: store.NewRecordID(), ConsentID: store.ConsentIDHash(id), Time: consent.Now(),
 			Action: store.ActionWithdraw, PolicyVersion: g.cfg.PolicyVersion}
 		n, err := g.cfg.Store.Erase(r.Context(), id, proof)
+		if errors.Is(err, store.ErrErasePending) {
+			// Kept in the spool, carried out when the store is back.
+			g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
+			return writeJSON(w, http.StatusAccepted, struct {
+				ID      *string `json:"id"`
+				Erased  int     `json:"erased"`
+				Pending bool    `json:"pending"`
+			}{idOut, 0, true})
+		}
 		if err != nil {
+			// The cookie is gone with the withdrawal: the visitor cannot
+			// ask again, so the log must say which ID to erase by hand.
 			g.metrics.StoreError()
-			g.log.Error("erasing consent records failed", "consent_id", id, "error", err)
-			return writeError(w, http.StatusServiceUnavailable, "your consent is withdrawn, but your records could not be erased right now; please try again")
+			g.log.Error("erasing consent records failed; erase them by hand", "consent_id", id, "error", err)
+			return writeError(w, http.StatusServiceUnavailable, "your consent is withdrawn, but your records could not be erased right now; the site's operator has been told")
 		}
 		erased = n
 		g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))

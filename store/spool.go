@@ -201,7 +201,7 @@ func (s *Spooled) drainOnce(ctx context.Context) bool {
 	done := 0
 	for _, r := range batch {
 		actx, cancel := context.WithTimeout(ctx, s.Timeout)
-		err := s.inner.Append(actx, r)
+		err := s.replay(actx, r)
 		cancel()
 		if err != nil {
 			break
@@ -263,6 +263,10 @@ func (s *Spooled) History(ctx context.Context, consentID string) ([]Record, erro
 	var spooled []Record
 	for _, r := range s.pending {
 		if r.ConsentID == consentID {
+			if r.Action == actionErase {
+				spooled = spooled[:0] // erased when replayed
+				continue
+			}
 			spooled = append(spooled, r)
 		}
 	}
@@ -286,13 +290,46 @@ func (s *Spooled) History(ctx context.Context, consentID string) ([]Record, erro
 	return recs, nil
 }
 
-// Erase implements Store; it needs the store up, and first replays what
-// is spooled so nothing of the visitor's is left behind.
+// Erase implements Store. With the store down the erasure waits in the
+// spool, after the visitor's spooled decisions, and is carried out when
+// the store is back: the withdrawal has already cleared the visitor's
+// cookie, so nobody could ask again. It then reports ErrErasePending.
 func (s *Spooled) Erase(ctx context.Context, consentID string, proof Record) (int, error) {
-	if s.Depth() > 0 && !s.drainOnce(ctx) {
-		return 0, errors.New("consent store is down; erase needs it up")
+	if s.Depth() == 0 || s.drainOnce(ctx) {
+		actx, cancel := context.WithTimeout(ctx, s.Timeout)
+		n, err := s.inner.Erase(actx, consentID, proof)
+		cancel()
+		if err == nil {
+			return n, nil
+		}
+		s.markDown(err)
 	}
-	return s.inner.Erase(ctx, consentID, proof)
+	// The spool line carries the consent ID itself (the proof only its
+	// hash): replay needs it to find the records.
+	marker := proof
+	marker.ConsentID, marker.Action = consentID, actionErase
+	if err := s.spool(marker); err != nil {
+		return 0, err
+	}
+	return 0, ErrErasePending
+}
+
+// ErrErasePending reports an erasure that waits in the spool for the
+// store to come back.
+var ErrErasePending = errors.New("consent store is down; the erasure is kept and carried out when it is back")
+
+// actionErase marks a spooled erasure; no record stored carries it.
+const actionErase = "kelisim-erase"
+
+// replay sends one spooled line to the store: a decision, or an erasure.
+func (s *Spooled) replay(ctx context.Context, r Record) error {
+	if r.Action != actionErase {
+		return s.inner.Append(ctx, r)
+	}
+	proof := r
+	proof.ConsentID, proof.Action = ConsentIDHash(r.ConsentID), ActionWithdraw
+	_, err := s.inner.Erase(ctx, r.ConsentID, proof)
+	return err
 }
 
 // Days implements Store (aggregates of spooled records appear once they

@@ -159,3 +159,67 @@ func TestSpoolEraseDuringDrainAndTornLine(t *testing.T) {
 		t.Errorf("after a torn line and one more append the spool holds %d records, want 2", d)
 	}
 }
+
+func (f *flaky) Erase(ctx context.Context, id string, proof Record) (int, error) {
+	if f.down.Load() {
+		return 0, errDown
+	}
+	return f.Embedded.Erase(ctx, id, proof)
+}
+
+// TestErasureWaitsInTheSpool: a withdrawal made while the store is down
+// is kept — after the visitor's own spooled decisions — and carried out
+// when the store is back, across a restart too; until then the
+// visitor's history shows nothing of theirs.
+func TestErasureWaitsInTheSpool(t *testing.T) {
+	dir := t.TempDir()
+	emb, err := OpenEmbedded(filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	inner := &flaky{Embedded: emb}
+	path := filepath.Join(dir, "spool.jsonl")
+	s, err := NewSpooled(inner, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	now := time.Now()
+	s.Append(ctx, Record{ID: "a1", ConsentID: "v1", Time: now, Action: ActionAcceptAll})
+	s.Append(ctx, Record{ID: "b1", ConsentID: "v2", Time: now, Action: ActionAcceptAll})
+	inner.down.Store(true)
+	s.Append(ctx, Record{ID: "a2", ConsentID: "v1", Time: now.Add(time.Second), Action: ActionRejectAll})
+	proof := Record{ID: "p1", ConsentID: ConsentIDHash("v1"), Time: now.Add(2 * time.Second), Action: ActionWithdraw}
+	if _, err := s.Erase(ctx, "v1", proof); !errors.Is(err, ErrErasePending) {
+		t.Fatalf("erase with the store down: %v, want ErrErasePending", err)
+	}
+	if h, _ := s.History(ctx, "v1"); len(h) != 0 {
+		t.Errorf("history of an erased visitor while the erasure waits: %v", h)
+	}
+	s.Close() // a restart while the store is still down
+	s, err = NewSpooled(inner, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inner.down.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Depth() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if h, err := emb.History(ctx, "v1"); err != nil || len(h) != 0 {
+		t.Errorf("erased visitor's records in the store: %v %v", h, err)
+	}
+	if h, _ := emb.History(ctx, "v2"); len(h) != 1 {
+		t.Errorf("another visitor's record lost: %v", h)
+	}
+	days, _ := emb.Days(ctx, now.Add(-time.Hour), now.Add(time.Hour))
+	withdrawals := 0
+	for _, d := range days {
+		withdrawals += d.Actions[ActionWithdraw]
+	}
+	if withdrawals != 1 {
+		t.Errorf("withdrawals counted: %d, want 1", withdrawals)
+	}
+}
