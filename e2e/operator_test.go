@@ -219,6 +219,32 @@ func TestFiveMinutePath(t *testing.T) {
 	os.WriteFile(config, []byte("http://127.0.0.1:1 {\n\tconsent {\n\t\t"+line+"\n\t}\n\treverse_proxy 127.0.0.1:2\n}\n"), 0o644)
 	validate(t, config, t.TempDir())
 
+	// Through the gateway the same scan shows every processor's element
+	// blocked, and only what the catalog does not know still loading.
+	gp := freePort(t)
+	gw := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	startGateway(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tconsent {\n\t\t%s\n\t}\n\treverse_proxy %s\n}\n", gp, line, strings.TrimPrefix(origin.URL, "http://")), "", gw+"/")
+	out, err = exec.Command(bin, "scan", "--json", "--pages", "10", gw+"/").Output()
+	var rep struct {
+		Processors []string
+		Findings   []struct {
+			Processor string
+			URL       string
+			Blocked   bool
+		}
+	}
+	if err != nil || json.Unmarshal(out, &rep) != nil {
+		t.Fatalf("scan through the gateway: %v\n%.500s", err, out)
+	}
+	if got := "processors " + strings.Join(rep.Processors, " "); got != line {
+		t.Errorf("through the gateway the processors line is\n %q, straight from the origin\n %q", got, line)
+	}
+	for _, f := range rep.Findings {
+		if (f.Processor != "") != f.Blocked {
+			t.Errorf("through the gateway: %s %s blocked=%v", f.Processor, f.URL, f.Blocked)
+		}
+	}
+
 	if out, err := exec.Command(bin, "scan", "http://127.0.0.1:1/").CombinedOutput(); err == nil || !strings.Contains(string(out), "could not read a single page") {
 		t.Errorf("scan of nothing: %v\n%s", err, out)
 	}

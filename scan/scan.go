@@ -35,13 +35,17 @@ type Options struct {
 
 // Finding is one third-party resource (or tracker cookie) of the site.
 type Finding struct {
-	Kind      string   `json:"kind"` // script, inline, frame, pixel, link, media, cookie
-	URL       string   `json:"url"`  // the resource, the cookie name, or an inline excerpt
-	Host      string   `json:"host,omitempty"`
-	Processor string   `json:"processor,omitempty"` // catalog id; empty if unknown
-	Category  string   `json:"category,omitempty"`
-	Country   string   `json:"country,omitempty"`
-	Pages     []string `json:"pages"`
+	Kind      string `json:"kind"` // script, inline, frame, pixel, link, media, cookie
+	URL       string `json:"url"`  // the resource, the cookie name, or an inline excerpt
+	Host      string `json:"host,omitempty"`
+	Processor string `json:"processor,omitempty"` // catalog id; empty if unknown
+	Category  string `json:"category,omitempty"`
+	Country   string `json:"country,omitempty"`
+	// Blocked: a consent gateway in front of the scanned site has
+	// neutralised it (scanning through the gateway shows what still
+	// loads before consent: every finding not blocked).
+	Blocked bool     `json:"blocked,omitempty"`
+	Pages   []string `json:"pages"`
 }
 
 // Report is the result of a scan.
@@ -181,6 +185,10 @@ func (s *scanner) page(ctx context.Context, u *url.URL) ([]*url.URL, error) {
 func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
 	sel.Find("*").Each(func(_ int, e *goquery.Selection) {
 		n := e.Get(0)
+		if id, ok := e.Attr("data-consent-processor"); ok {
+			s.blocked(e, id, page)
+			return
+		}
 		el := fetching.Lookup(strings.ToLower(n.Data))
 		if el == nil || (el.Name == "link" && !loads(e.AttrOr("rel", ""))) {
 			return
@@ -202,7 +210,7 @@ func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
 			}
 		}
 	})
-	sel.Find("script:not([src])").Each(func(_ int, e *goquery.Selection) {
+	sel.Find("script:not([src]):not([data-consent-processor])").Each(func(_ int, e *goquery.Selection) {
 		body := e.Text()
 		var st catalog.SigState
 		s.o.Catalog.ScanInline(&st, []byte(body))
@@ -210,6 +218,33 @@ func (s *scanner) elements(sel *goquery.Selection, page *url.URL) {
 			s.add("inline", excerpt(body), "", p, page)
 		}
 	})
+}
+
+// blocked adds an element a consent gateway neutralised, under the
+// processor it names.
+func (s *scanner) blocked(e *goquery.Selection, id string, page *url.URL) {
+	proc := -1
+	for i, p := range s.o.Catalog.Processors {
+		if p.ID == id {
+			proc = i
+		}
+	}
+	kind, what := "inline", excerpt(e.Text())
+	for _, a := range []string{"data-src", "data-srcset", "data-href", "data-data"} {
+		if v, ok := e.Attr(a); ok && v != "" {
+			if ref, err := page.Parse(strings.TrimSpace(v)); err == nil {
+				what = ref.String()
+			}
+			if el := fetching.Lookup(strings.ToLower(e.Get(0).Data)); el != nil {
+				kind = el.Kind
+			}
+			break
+		}
+	}
+	if what == "" {
+		what = "<" + e.Get(0).Data + ">"
+	}
+	s.addFinding(Finding{Kind: kind, URL: what, Blocked: true}, "blocked "+kind+" "+what, proc, page)
 }
 
 // resource adds URL v, found in page, unless it is first party.
@@ -282,14 +317,19 @@ func excerpt(s string) string {
 }
 
 func (s *scanner) add(kind, what, host string, proc int, page *url.URL) {
-	f := Finding{Kind: kind, URL: what, Host: host}
 	key := kind + " " + what
+	if proc >= 0 && kind == "inline" {
+		key = "inline " + s.o.Catalog.Processors[proc].ID // one line per processor's inline loader
+	}
+	s.addFinding(Finding{Kind: kind, URL: what, Host: host}, key, proc, page)
+}
+
+// addFinding records f under key, or adds page to the finding already
+// there.
+func (s *scanner) addFinding(f Finding, key string, proc int, page *url.URL) {
 	if proc >= 0 {
 		p := s.o.Catalog.Processors[proc]
 		f.Processor, f.Category, f.Country = p.ID, string(p.Category), p.Country
-		if kind == "inline" {
-			key = "inline " + p.ID // one line per processor's inline loader
-		}
 	}
 	if old, ok := s.found[key]; ok {
 		if len(old.Pages) < 5 && !contains(old.Pages, page.Path) {
@@ -314,7 +354,7 @@ func contains(xs []string, x string) bool {
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "Scanned %d page(s) from %s\n\n", len(r.Pages), r.Start)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESSOR\tCATEGORY\tCOUNTRY\tKIND\tWHAT\tPAGES")
+	fmt.Fprintln(tw, "PROCESSOR\tCATEGORY\tCOUNTRY\tKIND\tSTATE\tWHAT\tPAGES")
 	for _, f := range r.Findings {
 		proc, cat := f.Processor, f.Category
 		if proc == "" {
@@ -324,7 +364,11 @@ func (r *Report) WriteText(w io.Writer) {
 		if country == "" {
 			country = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", proc, cat, country, f.Kind, f.URL, strings.Join(f.Pages, " "))
+		state := "loads"
+		if f.Blocked {
+			state = "blocked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", proc, cat, country, f.Kind, state, f.URL, strings.Join(f.Pages, " "))
 	}
 	tw.Flush()
 	unknown := map[string]bool{}
