@@ -1,10 +1,14 @@
 package gateway_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/kelisim/kelisim/gateway"
 
 	"github.com/kelisim/kelisim/internal/oracle"
 	"github.com/kelisim/kelisim/internal/testenc"
@@ -93,5 +97,27 @@ func TestDocumentsTheBrowserReadsAreRead(t *testing.T) {
 				t.Errorf("an XML document got the HTML banner")
 			}
 		})
+	}
+}
+
+// TestRefusalLoggedOnce: an origin that sends every page in an encoding
+// the gateway cannot undo gets each refused, and one log line for the
+// lot, not one per response.
+func TestRefusalLoggedOnce(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, "v1", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "x-proprietary")
+		io.WriteString(w, "\x00\x01<html><script src=https://mc.yandex.ru/metrika/tag.js></script>")
+	}, func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	for range 50 {
+		if res := e.do("GET", "/page", nil); res.StatusCode != http.StatusBadGateway {
+			t.Fatalf("status %d, want 502", res.StatusCode)
+		} else {
+			res.Body.Close()
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot read was refused"); n != 1 {
+		t.Errorf("%d log lines for 50 refusals, want 1:\n%s", n, logs.String())
 	}
 }
