@@ -38,16 +38,19 @@
   // none. A plain absolute URL (lower-case host, nothing the URL parser
   // would rewrite) on a host with no path patterns is read without a
   // parse.
+  // here: the page's own host and port, read once (every read of
+  // location goes through the browser's cross-origin checks).
+  var here = location.host;
   function classify(url) {
     var m = /^https?:\/\/(([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d+)?)(?=[\/?#]|$)/.exec(url);
     if (m) {
-      if (m[1] === location.host) return 0;
+      if (m[1] === here) return 0;
       var c = byHost(m[2], null);
       if (c >= 0) return c;
     }
     var u;
     try { u = new URL(url, d.baseURI); } catch (e) { return 0; }
-    if (u.host === location.host || !/^(https?|wss?):$/.test(u.protocol)) return 0;
+    if (u.host === here || !/^(https?|wss?):$/.test(u.protocol)) return 0;
     return byHost(u.hostname.replace(/\.$/, ""), u.pathname + u.search);
   }
   // byHost classifies host h with path and query pq: a necessary pattern
@@ -56,8 +59,8 @@
   function byHost(h, pq) {
     var cat = 0, nec = 0, k, l, best, level;
     for (;;) {
-      l = H[h] || [];
-      for (k = 0, best = -1, level = 0; k < l.length; k++) {
+      l = H[h];
+      for (k = 0, best = -1, level = 0; l && k < l.length; k++) {
         if (pq === null && l[k][0]) return -1;
         if (pq === null || pq.indexOf(l[k][0]) === 0) {
           if (!l[k][1]) nec = 1;
@@ -116,9 +119,10 @@
   // park keeps URL (or srcset list) v of attribute a of el as data-a, out
   // of the browser's reach, when a processor not consented to owns it,
   // with the categories that bring it back. It reports whether it did.
+  // fetches: a is known to fetch for el (its property setter).
   var held = 0; // how many times the guard has changed an element
-  function park(el, a, v) {
-    var c = urlAttrs(el).indexOf(a) >= 0 && (SRCSET.indexOf(a) < 0 ? blocked : blockedSet)(String(v));
+  function park(el, a, v, fetches) {
+    var c = (fetches || urlAttrs(el).indexOf(a) >= 0) && (SRCSET.indexOf(a) < 0 ? blocked : blockedSet)(String(v));
     if (c) {
       held++;
       sa.call(el, "data-" + a, v);
@@ -191,7 +195,7 @@
   // may have renamed data-<name>.
   var SEL = [], MOVED = ["type", "style", "action"];
   for (var t in FETCH) FETCH[t].forEach(function (a) {
-    setter(d.createElement(t), a, function (o, el, v) { v = str(v); park(el, a, v) || o.call(el, v); });
+    setter(d.createElement(t), a, function (o, el, v) { v = str(v); park(el, a, v, 1) || o.call(el, v); });
     if (MOVED.indexOf(a) < 0) {
       MOVED.push(a);
       SEL.push("[" + a.replace("xlink:", "*|") + "]");
@@ -300,7 +304,7 @@
     var f = w.fetch;
     w.fetch = function (u) {
       var url = u instanceof Request ? u.url : arguments[0] = str(u);
-      return blocked(url) ? Promise.reject(new TypeError("blocked until consent")) : f.apply(w, arguments);
+      return blocked(url) ? Promise.reject(new TypeError("no consent")) : f.apply(w, arguments);
     };
   }
   var xo = XMLHttpRequest.prototype.open, xs = XMLHttpRequest.prototype.send;
