@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -31,23 +29,7 @@ document.addEventListener('securitypolicyviolation', function (e) { window.viola
 // settings page is kept.
 func TestOwnPagesUnderTheirCSP(t *testing.T) {
 	t.Parallel()
-	hash, err := exec.Command(build(t), "hash-password", "--plaintext", "s3cret-pass").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gp := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
-	startGateway(t, fmt.Sprintf(`http://127.0.0.1:%d {
-	consent
-	route /consent-stats* {
-		basic_auth {
-			marketing %s
-		}
-		consent_stats
-	}
-	respond "ok"
-}
-`, gp, strings.TrimSpace(string(hash))), "", base+"/")
+	base := statsGateway(t)
 
 	b := newBrowser(t, true)
 	watchViolations(b)

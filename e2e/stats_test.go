@@ -12,10 +12,11 @@ import (
 	"time"
 )
 
-// TestStatsForMarketing: a known mix of decisions posted through the
-// gateway gives exactly those numbers in JSON, CSV and the dashboard,
-// which Caddy's basic_auth guards.
-func TestStatsForMarketing(t *testing.T) {
+// statsGateway starts a gateway with the stats dashboard at
+// /consent-stats behind basic_auth (marketing / s3cret-pass) and returns
+// its URL.
+func statsGateway(t *testing.T) string {
+	t.Helper()
 	hash, err := exec.Command(build(t), "hash-password", "--plaintext", "s3cret-pass").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +34,14 @@ func TestStatsForMarketing(t *testing.T) {
 	respond "ok"
 }
 `, gp, strings.TrimSpace(string(hash))), "", base+"/")
+	return base
+}
+
+// TestStatsForMarketing: a known mix of decisions posted through the
+// gateway gives exactly those numbers in JSON, CSV and the dashboard,
+// which Caddy's basic_auth guards.
+func TestStatsForMarketing(t *testing.T) {
+	base := statsGateway(t)
 
 	post := func(body string, n int) {
 		for range n {

@@ -35,19 +35,31 @@ func (f *flaky) History(ctx context.Context, id string) ([]Record, error) {
 	return f.Embedded.History(ctx, id)
 }
 
-func TestSpoolLosesNothingAcrossOutageAndRestart(t *testing.T) {
+// spoolOver opens a flaky embedded store in a temporary directory and a
+// spool over it; down says whether the store starts down. The store is
+// closed when the test ends.
+func spoolOver(t *testing.T, down bool) (*Spooled, *flaky, string) {
+	t.Helper()
 	dir := t.TempDir()
 	emb, err := OpenEmbedded(filepath.Join(dir, "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emb.Close()
+	t.Cleanup(func() { emb.Close() })
 	inner := &flaky{Embedded: emb}
-	spoolPath := filepath.Join(dir, "spool.jsonl")
-	s, err := NewSpooled(inner, spoolPath, nil)
+	inner.down.Store(down)
+	path := filepath.Join(dir, "spool.jsonl")
+	s, err := NewSpooled(inner, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, inner, path
+}
+
+func TestSpoolLosesNothingAcrossOutageAndRestart(t *testing.T) {
+	s, inner, spoolPath := spoolOver(t, false)
+	emb := inner.Embedded
+	var err error
 	ctx := t.Context()
 	rec := func(i int) Record {
 		return Record{ID: fmt.Sprintf("r%03d", i), ConsentID: fmt.Sprintf("c%03d", i), Time: time.Now(), Action: ActionAcceptAll, Granted: []string{"analytics"}}
@@ -106,19 +118,9 @@ func TestSpoolLosesNothingAcrossOutageAndRestart(t *testing.T) {
 }
 
 func TestSpoolEraseDuringDrainAndTornLine(t *testing.T) {
-	dir := t.TempDir()
-	emb, err := OpenEmbedded(filepath.Join(dir, "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Close()
-	inner := &flaky{Embedded: emb}
-	inner.down.Store(true)
-	path := filepath.Join(dir, "spool.jsonl")
-	s, err := NewSpooled(inner, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, inner, path := spoolOver(t, true)
+	emb := inner.Embedded
+	var err error
 	ctx := t.Context()
 	for i := range 300 {
 		s.Append(ctx, Record{ID: fmt.Sprintf("d%03d", i), ConsentID: fmt.Sprintf("c%03d", i), Time: time.Now(), Action: ActionRejectAll})
@@ -172,18 +174,9 @@ func (f *flaky) Erase(ctx context.Context, id string, proof Record) (int, error)
 // when the store is back, across a restart too; until then the
 // visitor's history shows nothing of theirs.
 func TestErasureWaitsInTheSpool(t *testing.T) {
-	dir := t.TempDir()
-	emb, err := OpenEmbedded(filepath.Join(dir, "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Close()
-	inner := &flaky{Embedded: emb}
-	path := filepath.Join(dir, "spool.jsonl")
-	s, err := NewSpooled(inner, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, inner, path := spoolOver(t, false)
+	emb := inner.Embedded
+	var err error
 	ctx := t.Context()
 	now := time.Now()
 	s.Append(ctx, Record{ID: "a1", ConsentID: "v1", Time: now, Action: ActionAcceptAll})
