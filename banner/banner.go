@@ -375,7 +375,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <fieldset><legend>{{.T.customize}}</legend>
 <div class="kl-cat"><input type="checkbox" id="kl-c-necessary" checked disabled><label for="kl-c-necessary"><b>{{.T.necessary}}</b><small>{{.T.necessary_desc}}</small></label></div>
 {{- range .Categories}}
-<div class="kl-cat"><input type="checkbox" id="kl-c-{{.ID}}" name="category" value="{{.ID}}" data-consent-category="{{.ID}}"{{if .Checked}} checked{{end}}><label for="kl-c-{{.ID}}"><b>{{.Name}}</b><small>{{.Desc}}</small>
+<div class="kl-cat"><input type="checkbox" id="kl-c-{{.ID}}" name="category" value="{{.ID}}"{{if .Checked}} checked{{end}}><label for="kl-c-{{.ID}}"><b>{{.Name}}</b><small>{{.Desc}}</small>
 {{- if .Processors}}<small>{{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}*{{end}}){{end}}</small>{{end -}}
 </label></div>
 {{- end}}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -333,5 +334,158 @@ $(function () {
 	defer mu.Unlock()
 	if len(errs) > 0 {
 		t.Errorf("script errors: %v", errs)
+	}
+}
+
+// tagManagerJS runs "custom HTML" tags the way Google Tag Manager does:
+// on a dataLayer event it parses a tag's HTML in a detached <div>
+// (innerHTML, after GTM's leading "A"), moves the nodes into <body> one
+// by one and re-creates each <script> (createElement, setAttribute for
+// every attribute, its text) so that it runs, waiting for a script
+// with src to load before the next node; with "support document.write"
+// it points document.write at the tag's place while the tag runs.
+// gtm.js itself cannot be in the repository (Google's code, and a
+// container is fetched per site), so this is the mechanism, written
+// from GTM's documented behaviour; the tags' contents are the vendors'
+// snippets as published (catalog/testdata/snippets). TAGS is replaced
+// by the test.
+const tagManagerJS = `(function () {
+  var tags = TAGS, queue = [], busy = false;
+  window.tagsFired = [];
+  function insert(nodes, parent, before, done) {
+    if (!nodes.length) return done();
+    var n = nodes.shift();
+    if (n.nodeName !== 'SCRIPT') { parent.insertBefore(n, before); return insert(nodes, parent, before, done); }
+    var s = document.createElement('script');
+    for (var i = 0; i < n.attributes.length; i++) s.setAttribute(n.attributes[i].name, n.attributes[i].value);
+    s.text = n.text;
+    var src = s.getAttribute('src') || s.src;
+    if (src) { s.onload = s.onerror = function () { insert(nodes, parent, before, done); }; }
+    parent.insertBefore(s, before);
+    if (!src) insert(nodes, parent, before, done);
+  }
+  function parse(html) {
+    var div = document.createElement('div');
+    div.innerHTML = 'A' + html;
+    div.removeChild(div.firstChild);
+    return [].slice.call(div.childNodes);
+  }
+  function fire(tag, done) {
+    var mark = document.createElement('span'), write = document.write;
+    document.body.appendChild(mark);
+    if (tag.dw) document.write = function () { insert(parse([].join.call(arguments, '')), mark.parentNode, mark, function () {}); };
+    insert(parse(tag.html), mark.parentNode, mark, function () {
+      document.write = write;
+      window.tagsFired.push(tag.name);
+      done();
+    });
+  }
+  function run() {
+    if (busy || !queue.length) return;
+    busy = true;
+    fire(queue.shift(), function () { busy = false; run(); });
+  }
+  function event(e) {
+    tags.forEach(function (t) { if (t.on === e.event) queue.push(t); });
+    run();
+  }
+  var dl = window.dataLayer = window.dataLayer || [], push = dl.push;
+  dl.forEach(event);
+  dl.push = function (e) { var r = push.apply(dl, arguments); event(e); return r; };
+  dl.push({ event: 'gtm.js' });
+})();`
+
+// TestTagManagerCustomHTML: a tag manager's "custom HTML" tags — the
+// vendors' own snippets, inserted as GTM inserts them — reach no
+// processor before consent; after the visitor grants analytics the
+// analytics tags load in place, later events fire further analytics
+// tags, marketing tags stay blocked, the site's own tag runs throughout,
+// and nothing throws.
+func TestTagManagerCustomHTML(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	snippet := func(id string) string {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "catalog", "testdata", "snippets", id+".html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	type tag struct {
+		Name string `json:"name"`
+		On   string `json:"on"`
+		HTML string `json:"html"`
+		DW   bool   `json:"dw"`
+	}
+	tags, _ := json.Marshal([]tag{
+		{"yandex-metrica", "gtm.js", snippet("yandex-metrica"), false},
+		{"meta-pixel", "gtm.js", snippet("meta-pixel"), false},
+		// A loader that goes on when the vendor's script has loaded or
+		// failed (as GTM's own injectScript does): a parked script must
+		// fail as a refused one does, or the loader waits for ever.
+		{"direct-src", "gtm.js", `<script>var s = document.createElement('script'); s.src = 'https://mc.yandex.ru/metrika/tag.js';
+s.onload = s.onerror = function () { window.afterDirect = 1 }; document.head.appendChild(s)</script>`, false},
+		{"site-widget", "gtm.js", `<script src="/widget.js"></script><div id="widget"></div>`, false},
+		{"liveinternet", "gtm.js", snippet("liveinternet"), true},
+		{"microsoft-clarity", "signup", snippet("microsoft-clarity"), false},
+	})
+	page := `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tags</title>
+<script src="/tagmanager.js" async></script></head><body><h1>Tag manager</h1></body></html>`
+	gw, origin := siteWithOrigin(t, map[string]string{
+		"tags.html":     page,
+		"tagmanager.js": strings.Replace(tagManagerJS, "TAGS", string(tags), 1),
+		"widget.js":     `window.widgetRan = (window.widgetRan || 0) + 1;`,
+	})
+	b := newBrowserFor(t, true, 2*time.Minute)
+	var mu sync.Mutex
+	var errs []string
+	chromedp.ListenTarget(b.ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			mu.Lock()
+			errs = append(errs, e.ExceptionDetails.Error())
+			mu.Unlock()
+		}
+	})
+	hosts := func() map[string]bool {
+		got := map[string]bool{}
+		for _, u := range b.processorRequests(cat) {
+			got[cat.Processors[cat.MatchURL(u)].ID] = true
+		}
+		return got
+	}
+	fired := `window.tagsFired.length === 5 && window.widgetRan === 1 && window.afterDirect === 1`
+
+	b.run(network.ClearBrowserCookies(), chromedp.Navigate(origin+"/tags.html"), chromedp.Sleep(1500*time.Millisecond))
+	if got := hosts(); !got["yandex-metrica"] || !got["meta-pixel"] || !got["liveinternet"] || !evalBool(b, fired) {
+		t.Fatalf("straight from the origin the tags did not all load: %v, fired %s", got, evalString(b, `JSON.stringify(window.tagsFired)`))
+	}
+
+	b.reset()
+	b.run(network.ClearBrowserCookies(), chromedp.Navigate(gw+"/tags.html"), chromedp.Sleep(1500*time.Millisecond))
+	if got := hosts(); len(got) > 0 {
+		t.Errorf("before consent the tags reached %v", got)
+	}
+	if !evalBool(b, fired) {
+		t.Errorf("before consent the tag manager did not get through its tags: %s", evalString(b, `JSON.stringify(window.tagsFired)`))
+	}
+
+	b.run(chromedp.Evaluate(`window.kelisim.choose('save', null, 'analytics')`, nil), chromedp.Sleep(1500*time.Millisecond))
+	b.run(chromedp.Evaluate(`dataLayer.push({event: 'signup'})`, nil), chromedp.Sleep(1000*time.Millisecond))
+	got := hosts()
+	for _, id := range []string{"yandex-metrica", "liveinternet", "microsoft-clarity"} {
+		if !got[id] {
+			t.Errorf("after granting analytics, the %s tag did not load (requests: %v)", id, got)
+		}
+	}
+	if got["meta-pixel"] {
+		t.Error("after granting analytics only, the marketing tag loaded")
+	}
+	if !evalBool(b, `window.tagsFired.length === 6 && window.widgetRan === 1 && !!document.getElementById('widget')`) {
+		t.Errorf("the tag manager stopped working after the choice: %s", evalString(b, `JSON.stringify(window.tagsFired)`))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) > 0 {
+		t.Errorf("exceptions on the page: %v", errs)
 	}
 }

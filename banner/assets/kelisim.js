@@ -91,7 +91,7 @@
   w.dataLayer = w.dataLayer || [];
   w.gtag = w.gtag || function () { w.dataLayer.push(arguments); };
   w.ym = w.ym || function () { (w.ym.a = w.ym.a || []).push(arguments); };
-  w.ym.l = w.ym.l || 1 * new Date();
+  w.ym.l = w.ym.l || +new Date();
 
   // Google Consent Mode v2: the default, before any Google tag runs (this
   // script is the first in <head>), from the visitor's current consent.
@@ -124,12 +124,24 @@
   function park(el, a, v, fetches) {
     var c = (fetches || urlAttrs(el).indexOf(a) >= 0) && (SRCSET.indexOf(a) < 0 ? blocked : blockedSet)(String(v));
     if (c) {
-      held++;
+      mark(el, c);
       sa.call(el, "data-" + a, v);
-      sa.call(el, "data-consent-category", catNames(c));
-      if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain");
+      // A parked script fails as a refused one does (as under a CSP):
+      // a loader waiting on it goes on.
+      if (el.tagName === "SCRIPT") sa.call(el, "type", "text/plain"), fail(el, ["error"]);
     }
     return c;
+  }
+  // mark counts a change of the guard's to el and names the categories
+  // that undo it.
+  function mark(el, c) {
+    held++;
+    return sa.call(el, "data-consent-category", catNames(c));
+  }
+  // fail fires events of types at x once the caller's task is done (its
+  // handlers are set by then).
+  function fail(x, types) {
+    setTimeout(function () { types.forEach(function (t) { x.dispatchEvent(new ProgressEvent(t)); }); });
   }
   // hold parks the URLs el already has; a script's own type is kept as
   // data-type (read first: park overwrites it).
@@ -146,16 +158,14 @@
     // A style sheet waits as type=text/plain (its own type kept as
     // data-type), a style attribute as data-style.
     if (el.tagName === "STYLE" && (c = cssBlocked(el.textContent))) {
-      held++;
+      mark(el, c);
       if (type) sa.call(el, "data-type", type);
       sa.call(el, "type", "text/plain");
-      sa.call(el, "data-consent-category", catNames(c));
     }
     if ((c = cssBlocked(el.getAttribute("style")))) {
-      held++;
+      mark(el, c);
       sa.call(el, "data-style", el.getAttribute("style"));
       el.removeAttribute("style");
-      sa.call(el, "data-consent-category", catNames(c));
     }
     // A srcdoc document is guarded as an HTML string (its own elements
     // wait in it).
@@ -207,7 +217,7 @@
     var c = n === "style" && cssBlocked(String(v));
     if (c) {
       sa.call(this, "data-style", v);
-      return sa.call(this, "data-consent-category", catNames(c));
+      return mark(this, c);
     }
     if (n === "srcdoc") v = guardHTML(String(v));
     v = str(v);
@@ -262,8 +272,7 @@
   // (a re-activated LiveInternet counter does it): insert the HTML where
   // the writing script stands instead.
   var dw = d.write, dwl = d.writeln;
-  function write(html, nl) {
-    html = html + (nl ? "\n" : "");
+  function write(html) {
     var t, at = d.currentScript;
     if (d.readyState === "loading") {
       // While the page loads, written HTML goes to the parser as it is
@@ -294,8 +303,8 @@
     else if (d.body) d.body.appendChild(t);
     if (at && at.hasAttribute("data-kelisim-write")) at.remove();
   }
-  d.write = function () { write([].join.call(arguments, ""), false); };
-  d.writeln = function () { write([].join.call(arguments, ""), true); };
+  d.write = function () { write([].join.call(arguments, "")); };
+  d.writeln = function () { write([].join.call(arguments, "") + "\n"); };
   if (navigator.sendBeacon) {
     var sb = navigator.sendBeacon;
     navigator.sendBeacon = function (u) { arguments[0] = u = str(u); return blocked(u) ? false : sb.apply(navigator, arguments); };
@@ -316,8 +325,7 @@
   // left waiting.
   XMLHttpRequest.prototype.send = function () {
     if (!this._kelisimBlocked) return xs.apply(this, arguments);
-    var x = this;
-    setTimeout(function () { ["error", "loadend"].forEach(function (t) { x.dispatchEvent(new ProgressEvent(t)); }); });
+    fail(this, ["error", "loadend"]);
   };
   // Cookies: the catalog's names (a trailing * a prefix) of the
   // categories not granted are not written; deleting one always is.
