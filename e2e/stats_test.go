@@ -1,15 +1,22 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 )
 
 // statsGateway starts a gateway with the stats dashboard at
@@ -124,5 +131,47 @@ func TestStatsForMarketing(t *testing.T) {
 	}
 	if strings.Contains(body, "<script") || strings.Contains(body, "http://") || strings.Contains(body, "https://") {
 		t.Error("dashboard loads something external or runs script")
+	}
+}
+
+// TestDashboardOnAPhone: at 390×740 the dashboard needs no sideways
+// scrolling (the wide table and the charts scroll inside their panels),
+// passes axe-core's WCAG 2.2 AA rules, and says what its percentages
+// are shares of.
+func TestDashboardOnAPhone(t *testing.T) {
+	t.Parallel()
+	axe, err := os.ReadFile(filepath.Join(repoRoot, "e2e", ".axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core missing (test.sh installs it): %v", err)
+	}
+	base := statsGateway(t)
+	for range 3 {
+		postJSON(t, base+"/_consent/consent", `{"action":"accept-all","lang":"kk"}`, "")
+	}
+	res, _ := postJSON(t, base+"/_consent/consent", `{"action":"reject-all","lang":"ru"}`, "")
+	req, _ := http.NewRequest("DELETE", base+"/_consent/consent", nil)
+	req.Header.Set("Cookie", cookieOf(res))
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+	}
+	b := newBrowser(t, true)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("marketing:s3cret-pass"))
+	b.run(chromedp.EmulateViewport(390, 740), network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Authorization": auth}))
+	for _, lang := range []string{"kk", "ru", "en"} {
+		b.run(chromedp.Navigate(base+"/consent-stats?lang="+lang), chromedp.WaitVisible("svg", chromedp.ByQuery))
+		if !evalBool(b, `document.documentElement.scrollWidth <= 390`) {
+			t.Errorf("%s: the page is %s px wide at 390", lang, evalString(b, `String(document.documentElement.scrollWidth)`))
+		}
+		// Three accept-all of four decisions: 75 %, the withdrawal apart.
+		if !evalBool(b, `document.body.innerText.includes('75.0%') && !!document.querySelector('.def')`) {
+			t.Errorf("%s: percentages not of the decisions made, or not said so", lang)
+		}
+		b.run(chromedp.Evaluate(string(axe), nil))
+		var out string
+		b.run(chromedp.Evaluate(`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
+			&out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if out != "[]" {
+			t.Errorf("%s: axe-core violations on the dashboard: %s", lang, out)
+		}
 	}
 }

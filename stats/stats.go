@@ -57,6 +57,11 @@ type Actions struct {
 	Withdraw  int `json:"withdraw"`
 }
 
+// Decisions are the choices made on the banner: accept all, reject all,
+// a choice of one's own. Every percentage the dashboard shows is a share
+// of these; withdrawals are counted apart (as in the README's PromQL).
+func (c Counts) Decisions() int { return c.Actions.AcceptAll + c.Actions.RejectAll + c.Actions.Custom }
+
 // DayReport is one day of a Report.
 type DayReport struct {
 	Date string `json:"date"`
