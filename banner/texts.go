@@ -20,7 +20,10 @@ type Texts map[string]string
 var textKeys = []string{"name", "title", "body", "policy", "site", "accept", "reject", "customize", "save",
 	"necessary", "necessary_desc", "functional", "functional_desc", "analytics", "analytics_desc",
 	"marketing", "marketing_desc", "processors", "abroad", "blocked", "load_once", "allow", "reopen",
-	"kept", "gpc", "language", "contact"}
+	"kept", "gpc", "language", "contact",
+	// The settings page's.
+	"back", "current", "undecided", "on", "off", "history", "no_history", "unavailable", "withdraw", "withdraw_desc",
+	"custom_choice", "withdrawn", "when", "decision", "allowed"}
 
 // TextKeys lists the keys a text override may name.
 func TextKeys() []string { return append([]string(nil), textKeys...) }

@@ -254,3 +254,56 @@ func TestBannerSmallScreensAndZoom(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsPage: with JavaScript off, the settings page changes a
+// choice (and comes back showing it, with its history), withdraws it,
+// and leads back to the page the visitor came from; with JavaScript on,
+// axe-core finds no WCAG 2.2 AA violation on it, undecided or decided.
+func TestSettingsPage(t *testing.T) {
+	t.Parallel()
+	axe, err := os.ReadFile(filepath.Join(repoRoot, "e2e", ".axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core missing (test.sh installs it): %v", err)
+	}
+	_, gw, _ := demo(t, "")
+	settings := gw + "/_consent/settings?return=/news.html&lang=ru"
+
+	b := newBrowser(t, false)
+	b.run(chromedp.Navigate(settings), chromedp.WaitVisible(`[data-consent-action="customize"]`, chromedp.ByQuery))
+	if !evalBool(b, `document.body.innerText.includes('Вы ещё не сделали выбор')`) {
+		t.Error("a new visitor is not told nothing is decided")
+	}
+	b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
+		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
+		chromedp.Sleep(800*time.Millisecond))
+	if u := evalString(b, `location.pathname`); u != "/_consent/settings" {
+		t.Fatalf("after the choice the browser is on %s, not back on the settings page", u)
+	}
+	if !evalBool(b, `document.body.innerText.includes('Аналитика: разрешено') && document.body.innerText.includes('Маркетинг: отклонено') && document.querySelectorAll('tbody tr').length === 1`) {
+		t.Errorf("the settings page does not show the choice and its record:\n%s %s", evalString(b, `location.href`), evalString(b, `document.documentElement.outerHTML.slice(0, 3000)`))
+	}
+	b.run(chromedp.Click(`button[value="withdraw"]`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+	if !evalBool(b, `document.body.innerText.includes('Вы ещё не сделали выбор') && document.body.innerText.includes('решений не сохранено')`) {
+		t.Errorf("after withdrawing, the page still shows a choice or records:\n%s", evalString(b, `document.body.innerText`))
+	}
+	b.run(chromedp.Click(`a[href="/news.html"]`, chromedp.ByQuery), chromedp.Sleep(500*time.Millisecond))
+	if u := evalString(b, `location.pathname`); u != "/news.html" {
+		t.Errorf("the way back leads to %s", u)
+	}
+
+	js := newBrowser(t, true)
+	for _, state := range []string{"undecided", "decided"} {
+		if state == "decided" {
+			postJSON(t, gw+"/_consent/consent", `{"action":"accept-all"}`, "")
+			js.run(chromedp.Evaluate(`fetch('/_consent/consent', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"action":"accept-all"}'})`, nil), chromedp.Sleep(300*time.Millisecond))
+		}
+		js.run(chromedp.Navigate(settings), chromedp.WaitVisible(`h1`, chromedp.ByQuery), chromedp.Evaluate(string(axe), nil))
+		var out string
+		js.run(chromedp.Evaluate(`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
+			&out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if out != "[]" {
+			t.Errorf("%s: axe-core violations on the settings page: %s", state, out)
+		}
+	}
+}

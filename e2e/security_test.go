@@ -34,7 +34,9 @@ func TestOwnPagesUnderTheirCSP(t *testing.T) {
 	b := newBrowser(t, true)
 	watchViolations(b)
 	b.run(chromedp.Navigate(base+"/_consent/settings?return=/"), chromedp.WaitVisible(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery))
-	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+	// The settings page loads itself again to show the choice.
+	b.run(chromedp.Click(`[data-consent-banner] [data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.Sleep(1500*time.Millisecond),
+		chromedp.WaitVisible(`h1`, chromedp.ByQuery))
 	var got string
 	b.run(chromedp.Evaluate(`fetch('/_consent/consent').then(r => r.json()).then(j => JSON.stringify(j))`, &got,
 		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))

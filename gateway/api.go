@@ -176,6 +176,16 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		// The banner's language buttons: no decision.
 		return g.switchLang(w, r, l, req.Return)
 	}
+	if req.Action == "withdraw" {
+		// The settings page's form: the same as DELETE, then back.
+		code, out := g.withdraw(w, r)
+		if !form {
+			return writeJSON(w, code, out)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, safeReturn(req.Return), http.StatusSeeOther)
+		return nil
+	}
 	var granted catalog.Set
 	action := ""
 	switch req.Action {
@@ -198,7 +208,7 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 			granted |= cat.Bit()
 		}
 	default:
-		return writeError(w, http.StatusBadRequest, `action must be "accept-all", "reject-all" or "save"`)
+		return writeError(w, http.StatusBadRequest, `action must be "accept-all", "reject-all", "save" or "withdraw"`)
 	}
 
 	v := g.visitor(r)
@@ -343,49 +353,57 @@ func (g *Gateway) deleteConsent(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Retry-After", "60")
 		return writeError(w, http.StatusTooManyRequests, "too many requests from this address; try again in a minute")
 	}
-	// The withdrawal itself takes effect at once, whatever the store says:
-	// the consent cookie and the tracker cookies go first.
+	code, out := g.withdraw(w, r)
+	return writeJSON(w, code, out)
+}
+
+// withdrawal is the answer to a withdrawal.
+type withdrawal struct {
+	ID         *string  `json:"id"`
+	Erased     int      `json:"erased"`
+	Categories []string `json:"categories"`
+	Pending    bool     `json:"pending,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// withdraw withdraws the visitor's consent — the cookies go at once,
+// whatever the store says — and erases their records; the settings
+// page's form (a POST) and DELETE share it.
+func (g *Gateway) withdraw(w http.ResponseWriter, r *http.Request) (int, withdrawal) {
 	http.SetCookie(w, &http.Cookie{Name: consent.CookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: isHTTPS(r), SameSite: http.SameSiteLaxMode})
 	cookies.Expire(w.Header(), r.Host, "/", g.trackerCookies(r, catalog.All))
 	v := g.visitor(r)
-	erased := 0
-	var idOut *string
-	if v.known {
-		id := v.state.ID
-		idOut = &id
-		proof := store.Record{ID: store.NewRecordID(), ConsentID: store.ConsentIDHash(id), Time: consent.Now(),
-			Action: store.ActionWithdraw, PolicyVersion: g.cfg.PolicyVersion}
-		n, err := g.cfg.Store.Erase(r.Context(), id, proof)
-		if errors.Is(err, store.ErrErasePending) {
-			// Kept in the spool, carried out when the store is back.
-			g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
-			return writeJSON(w, http.StatusAccepted, struct {
-				ID      *string `json:"id"`
-				Erased  int     `json:"erased"`
-				Pending bool    `json:"pending"`
-			}{idOut, 0, true})
-		}
-		if err != nil {
-			// The cookie is gone with the withdrawal: the visitor cannot
-			// ask again, so the log must say which ID to erase by hand.
-			g.metrics.StoreError()
-			g.log.Error("erasing consent records failed; erase them by hand", "consent_id", id, "error", err)
-			return writeError(w, http.StatusServiceUnavailable, "your consent is withdrawn, but your records could not be erased right now; the site's operator has been told")
-		}
-		erased = n
-		g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
+	out := withdrawal{Categories: []string{}}
+	if !v.known {
+		return http.StatusOK, out
 	}
-	return writeJSON(w, http.StatusOK, struct {
-		ID         *string  `json:"id"`
-		Erased     int      `json:"erased"`
-		Categories []string `json:"categories"`
-	}{idOut, erased, []string{}})
+	id := v.state.ID
+	out.ID = &id
+	proof := store.Record{ID: store.NewRecordID(), ConsentID: store.ConsentIDHash(id), Time: consent.Now(),
+		Action: store.ActionWithdraw, PolicyVersion: g.cfg.PolicyVersion}
+	n, err := g.cfg.Store.Erase(r.Context(), id, proof)
+	switch {
+	case errors.Is(err, store.ErrErasePending):
+		// Kept in the spool, carried out when the store is back.
+		g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
+		out.Pending = true
+		return http.StatusAccepted, out
+	case err != nil:
+		// The cookie is gone with the withdrawal: the visitor cannot ask
+		// again, so the log must say which ID to erase by hand.
+		g.metrics.StoreError()
+		g.log.Error("erasing consent records failed; erase them by hand", "consent_id", id, "error", err)
+		out.Error = "your consent is withdrawn, but your records could not be erased right now; the site's operator has been told"
+		return http.StatusServiceUnavailable, out
+	}
+	out.Erased = n
+	g.metrics.Decision(store.ActionWithdraw, 0, v.language(g, r))
+	return http.StatusOK, out
 }
 
 // serveBanner returns the banner markup (for the script to reopen it) or,
-// as "settings", a small page holding it: the way back to one's choices
-// without JavaScript.
+// as "settings", the settings page (settings.go).
 func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool) error {
 	v := g.visitor(r)
 	lang := v.language(g, r)
@@ -399,19 +417,13 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	// Absolute: the script puts this in a page whose <base href> may
-	// point elsewhere.
-	body := g.cfg.Banner.Body(lang, v.granted(), ret, "//"+r.Host, false, v.gpc)
 	if page {
-		head := g.cfg.Banner.Head(v.granted(), v.decided, lang, "")
-		w.Write([]byte("<!doctype html><html lang=\"" + lang + "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Cookie</title>"))
-		w.Write(head)
-		w.Write([]byte("</head><body>"))
-		w.Write(body)
-		_, err := w.Write([]byte("</body></html>"))
+		_, err := w.Write(g.settingsPage(r, v, lang, ret))
 		return err
 	}
-	_, err := w.Write(body)
+	// Absolute: the script puts this in a page whose <base href> may
+	// point elsewhere.
+	_, err := w.Write(g.cfg.Banner.Body(lang, v.granted(), ret, "//"+r.Host, false, v.gpc))
 	return err
 }
 
@@ -441,6 +453,14 @@ func (g *Gateway) switchLang(w http.ResponseWriter, r *http.Request, l, returnPa
 	ret := safeReturn(returnPath)
 	if returnPath == "" {
 		ret = refererPath(r)
+	}
+	// A page asked for in a language (the settings page's ?lang=) comes
+	// back in the one chosen now.
+	if u, err := url.Parse(ret); err == nil && u.Query().Has("lang") {
+		q := u.Query()
+		q.Set("lang", l)
+		u.RawQuery = q.Encode()
+		ret = u.String()
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, ret, http.StatusSeeOther)

@@ -105,9 +105,10 @@ window.kelisimUI = function (k) {
     k.grant(granted);
     if (cfg.gcm) w.gtag("consent", "update", k.gcmState());
     w.dispatchEvent(new CustomEvent("kelisim:consent", { detail: res }));
-    if (before & ~granted) {
+    if (before & ~granted || cfg.settings) {
       // A category was withdrawn: scripts already running can only be
-      // stopped by loading the page again, now without them.
+      // stopped by loading the page again, now without them. The
+      // settings page shows the new choice and history so.
       location.reload();
       return;
     }
