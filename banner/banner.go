@@ -38,6 +38,10 @@ type Options struct {
 	// set Google Consent Mode v2 defaults first in <head> and send an
 	// update on every choice; "off" leaves Google's consent state alone.
 	GoogleConsentMode string
+	// NoReopen leaves out the floating button that reopens the choices,
+	// for sites that link #consent-settings (or <prefix>settings)
+	// themselves.
+	NoReopen bool
 }
 
 // Banner renders banner markup and serves its assets. Safe for concurrent
@@ -196,6 +200,9 @@ func (b *Banner) Body(lang string, granted catalog.Set, returnPath, site string,
 // Reopen returns the small floating button that reopens the choices for a
 // visitor who has decided; site as for Body.
 func (b *Banner) Reopen(lang, site string, ascii bool) []byte {
+	if b.opts.NoReopen {
+		return nil
+	}
 	return b.render(renderKey{kind: "reopen", lang: b.Lang(lang), ascii: ascii}, "", site)
 }
 
@@ -310,7 +317,7 @@ type view struct {
 	Body                                          string
 	Categories                                    []categoryView
 	Langs                                         []langLink
-	GPC                                           bool
+	GPC, NoReopen                                 bool
 	// Placeholder fields.
 	Processor, Category, CategoryID, Blocked, Allow string
 }
@@ -323,7 +330,7 @@ func (b *Banner) viewData(k renderKey) view {
 	}
 	v := view{
 		Lang: k.lang, Prefix: siteMark + b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
-		Body: fill(t["body"], "{operator}", op), GPC: k.gpc,
+		Body: fill(t["body"], "{operator}", op), GPC: k.gpc, NoReopen: b.opts.NoReopen,
 		Return: returnMark, CSS: b.phCSS.name, Contact: b.opts.Contact,
 	}
 	for _, l := range b.langs {
@@ -361,7 +368,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 }).Parse(`
 {{- define "banner" -}}
-<div data-consent-banner class="kl" lang="{{.Lang}}" data-reopen="{{.T.reopen}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
+<div data-consent-banner class="kl" lang="{{.Lang}}"{{if not .NoReopen}} data-reopen="{{.T.reopen}}"{{end}} role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 <form method="post" action="{{.Prefix}}consent">
 <input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
 <div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav></div>

@@ -40,6 +40,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    necessary      <host[/path]...>
 //	    processors     <id...>
 //	    google_consent_mode on|off|auto
+//	    reopen         on|off
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
 //	    replay_cache   <size, e.g. 32MiB>|off
@@ -138,6 +139,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err(err.Error())
 			}
 			h.GoogleConsentMode = v
+		case "reopen":
+			if !d.AllArgs(&h.Reopen) {
+				return d.ArgErr()
+			}
+			if err := checkReopen(h.Reopen); err != nil {
+				return d.Err(err.Error())
+			}
 		case "rate_limit":
 			var v string
 			if !d.AllArgs(&v) {
@@ -207,7 +215,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // options are the consent directive's sub-directives.
 var options = []string{"policy_version", "prefix", "secret", "operator", "contact", "policy_url", "default_lang",
-	"necessary", "processors", "google_consent_mode", "text", "rate_limit", "replay_cache", "processor"}
+	"necessary", "processors", "google_consent_mode", "reopen", "text", "rate_limit", "replay_cache", "processor"}
 
 // pendingID is an id of a `processors` line, with the error that points
 // at the line should it be in no catalog.

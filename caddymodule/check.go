@@ -54,6 +54,13 @@ func checkGoogleConsentMode(v string) error {
 	return nil
 }
 
+func checkReopen(v string) error {
+	if v != "on" && v != "off" {
+		return fmt.Errorf("reopen %q: want on or off (off when the site links #consent-settings itself)", v)
+	}
+	return nil
+}
+
 // checkSecret expands the secret as Provision will, so an unset
 // environment variable or a short secret is found by `kelisim validate`
 // with its line.

@@ -76,6 +76,11 @@ type Handler struct {
 	// the same as on: a default without Google tags on the page is inert).
 	GoogleConsentMode string `json:"google_consent_mode,omitempty"`
 
+	// Reopen is "off" to leave out the floating button that reopens the
+	// choices, for sites that link #consent-settings themselves; default
+	// on.
+	Reopen string `json:"reopen,omitempty"`
+
 	// RateLimit bounds consent decisions per client address and minute,
 	// against scripts flooding the log; over it, 429. 0 means the default
 	// 120; -1 turns the limit off.
@@ -120,7 +125,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		prefix = "/_consent/"
 	}
 	b, err := banner.New(banner.Options{Catalog: cat, Prefix: prefix, Operator: h.Operator,
-		PolicyURL: h.PolicyURL, Contact: h.Contact, DefaultLang: h.DefaultLang, Texts: h.Texts, GoogleConsentMode: h.GoogleConsentMode})
+		PolicyURL: h.PolicyURL, Contact: h.Contact, DefaultLang: h.DefaultLang, Texts: h.Texts, GoogleConsentMode: h.GoogleConsentMode,
+		NoReopen: h.Reopen == "off"})
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}
@@ -169,6 +175,9 @@ func (h *Handler) check() error {
 	}
 	if h.GoogleConsentMode != "" {
 		errs = append(errs, checkGoogleConsentMode(h.GoogleConsentMode))
+	}
+	if h.Reopen != "" {
+		errs = append(errs, checkReopen(h.Reopen))
 	}
 	for lang, texts := range h.Texts {
 		for key := range texts {

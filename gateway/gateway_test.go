@@ -657,3 +657,28 @@ func TestTaglessPageIsADocumentOnNavigation(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenOff: with reopen off a decided visitor's pages carry no
+// floating button, and the banner tells the script to add none after a
+// choice; the settings page stays where it was.
+func TestReopenOff(t *testing.T) {
+	e := newEnv(t, "v1", htmlOrigin(page), func(c *gateway.Config) {
+		b, err := banner.New(banner.Options{Catalog: c.Catalog, NoReopen: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Banner = b
+	})
+	if out := readAll(t, e.do("GET", "/", nil)); !strings.Contains(out, "data-consent-banner") || strings.Contains(out, "data-reopen=") {
+		t.Errorf("undecided: the banner is missing or still names a reopen button")
+	}
+	cookie, _ := e.decide(`{"action":"accept-all"}`)
+	if out := readAll(t, e.do("GET", "/", nil, "Cookie", cookie)); strings.Contains(out, "data-consent-reopen") {
+		t.Error("reopen off, yet the decided visitor's page has the floating button")
+	}
+	if res := e.do("GET", "/_consent/settings", nil, "Cookie", cookie); res.StatusCode != 200 {
+		t.Errorf("settings page: %d", res.StatusCode)
+	} else {
+		res.Body.Close()
+	}
+}

@@ -114,8 +114,10 @@ window.kelisimUI = function (k) {
     }
     var b = banner();
     if (b) {
-      if (!d.querySelector("[data-consent-reopen]")) {
-        var r = d.createElement("a"), label = b.getAttribute("data-reopen");
+      var label = b.getAttribute("data-reopen");
+      // No data-reopen: the site reopens the choices itself (reopen off).
+      if (label && !d.querySelector("[data-consent-reopen]")) {
+        var r = d.createElement("a");
         r.className = "kl-reopen";
         r.href = P + "settings";
         sa.call(r, "data-consent-reopen", "");
