@@ -144,7 +144,12 @@ func (b *Banner) buildAssets() error {
 	if err != nil {
 		return fmt.Errorf("banner: minify script: %w", err)
 	}
-	minCSS, err := m.String("text/css", clientCSS)
+	for _, v := range []string{builtinAccent, builtinRadius, builtinBtnRadius, builtinFont} {
+		if !strings.Contains(clientCSS, v) {
+			return fmt.Errorf("banner: the stylesheet lost %q, which themes replace", v)
+		}
+	}
+	minCSS, err := m.String("text/css", b.opts.Theme.apply(clientCSS))
 	if err != nil {
 		return fmt.Errorf("banner: minify stylesheet: %w", err)
 	}

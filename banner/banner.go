@@ -42,6 +42,8 @@ type Options struct {
 	// for sites that link #consent-settings (or <prefix>settings)
 	// themselves.
 	NoReopen bool
+	// Theme puts the banner in the site's colours and shape.
+	Theme Theme
 }
 
 // Banner renders banner markup and serves its assets. Safe for concurrent
@@ -62,6 +64,9 @@ type Banner struct {
 // New builds a Banner: it loads the texts, applies overrides, and minifies
 // and fingerprints the client assets.
 func New(o Options) (*Banner, error) {
+	if err := o.Theme.Check(); err != nil {
+		return nil, fmt.Errorf("banner: %w", err)
+	}
 	if o.Prefix == "" {
 		o.Prefix = "/_consent/"
 	}

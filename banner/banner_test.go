@@ -3,7 +3,9 @@ package banner
 import (
 	"bytes"
 	"compress/gzip"
+	"math"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,5 +270,59 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(in); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestThemeAccentContrast: WCAG's contrast of white on the accent, on
+// pairs whose ratios are widely published (#767676 is the lightest grey
+// that passes on white at 4.54:1, #777777 fails at 4.48:1; pure blue
+// 8.59:1, pure red 4.00:1, black 21:1); a failing accent is refused
+// with a darker shade of it that passes.
+func TestThemeAccentContrast(t *testing.T) {
+	for c, want := range map[string]float64{"#000": 21, "#767676": 4.54, "#777777": 4.48, "#0000ff": 8.59, "#f00": 4.00} {
+		rgb, ok := parseHex(c)
+		if !ok {
+			t.Fatalf("%s not read", c)
+		}
+		if got := contrastWithWhite(rgb); math.Abs(got-want) > 0.05 {
+			t.Errorf("contrast of white on %s = %.2f, want %.2f", c, got, want)
+		}
+	}
+	for _, ok := range []string{"#0b57d0", "#767676", "#1B5E20"} {
+		if err := CheckAccent(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	err := CheckAccent("#ffcc00")
+	if err == nil || !strings.Contains(err.Error(), "1.5:1") {
+		t.Fatalf("#ffcc00: %v", err)
+	}
+	shade := regexp.MustCompile(`#[0-9a-f]{6} \(the same hue`).FindString(err.Error())
+	if rgb, _ := parseHex(strings.Fields(shade)[0]); contrastWithWhite(rgb) < 4.5 {
+		t.Errorf("the suggested %s does not pass either", shade)
+	}
+	for _, bad := range []Theme{{Accent: "blue"}, {Radius: "12"}, {Position: "top"}, {Font: "comic"}} {
+		if bad.Check() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+// TestThemeInTheStylesheet: a theme's accent, radius, font and position
+// reach the served stylesheet; without one it is the built-in one.
+func TestThemeInTheStylesheet(t *testing.T) {
+	plain := newBanner(t, Options{})
+	themed := newBanner(t, Options{Theme: Theme{Accent: "#1B5E20", Radius: "0", Position: "bottom-left", Font: "inherit"}})
+	css := string(themed.css.body)
+	for _, want := range []string{"#1b5e20", "border-radius:0", "font-family:inherit", ".kl{right:auto;margin:0}"} {
+		if !strings.Contains(css, want) {
+			t.Errorf("themed stylesheet lacks %q", want)
+		}
+	}
+	if strings.Contains(css, builtinAccent) {
+		t.Error("themed stylesheet keeps the built-in accent")
+	}
+	if !strings.Contains(string(plain.css.body), builtinAccent) || plain.css.name == themed.css.name {
+		t.Error("the built-in stylesheet changed, or the themed one has its name")
 	}
 }

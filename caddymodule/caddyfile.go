@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
+	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
 )
 
@@ -41,6 +42,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    processors     <id...>
 //	    google_consent_mode on|off|auto
 //	    reopen         on|off
+//	    theme {
+//	        accent   <#rrggbb: 4.5:1 with white text>
+//	        radius   <length, e.g. 12px>
+//	        position bottom|bottom-left|bottom-right|center
+//	        font     system|inherit
+//	    }
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
 //	    replay_cache   <size, e.g. 32MiB>|off
@@ -139,6 +146,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err(err.Error())
 			}
 			h.GoogleConsentMode = v
+		case "theme":
+			th, err := parseTheme(d)
+			if err != nil {
+				return err
+			}
+			h.Theme = th
 		case "reopen":
 			if !d.AllArgs(&h.Reopen) {
 				return d.ArgErr()
@@ -215,7 +228,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // options are the consent directive's sub-directives.
 var options = []string{"policy_version", "prefix", "secret", "operator", "contact", "policy_url", "default_lang",
-	"necessary", "processors", "google_consent_mode", "reopen", "text", "rate_limit", "replay_cache", "processor"}
+	"necessary", "processors", "google_consent_mode", "reopen", "theme", "text", "rate_limit", "replay_cache", "processor"}
 
 // pendingID is an id of a `processors` line, with the error that points
 // at the line should it be in no catalog.
@@ -318,6 +331,46 @@ func parseProcessor(d *caddyfile.Dispenser) (catalog.Processor, error) {
 		return p, d.Errf("%v", err)
 	}
 	return p, nil
+}
+
+// parseTheme reads a theme block; each setting is checked on its line.
+func parseTheme(d *caddyfile.Dispenser) (*banner.Theme, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	th := &banner.Theme{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field := d.Val()
+		var v string
+		if !d.AllArgs(&v) {
+			if field == "accent" && !d.NextArg() {
+				// "accent #0b57d0" reads as accent and a comment.
+				return nil, d.Errf(`theme accent needs a colour; in a Caddyfile # starts a comment: write "#0b57d0" (quoted) or 0b57d0`)
+			}
+			return nil, d.Errf("theme %s takes one value", field)
+		}
+		var one banner.Theme
+		switch field {
+		case "accent":
+			if !strings.HasPrefix(v, "#") {
+				v = "#" + v
+			}
+			th.Accent, one.Accent = v, v
+		case "radius":
+			th.Radius, one.Radius = v, v
+		case "position":
+			th.Position, one.Position = v, v
+		case "font":
+			th.Font, one.Font = v, v
+		default:
+			return nil, d.Errf("unknown theme setting %q%s (want accent, radius, position, font)", field,
+				catalog.DidYouMean(field, []string{"accent", "radius", "position", "font"}))
+		}
+		if err := one.Check(); err != nil {
+			return nil, d.Err(err.Error())
+		}
+	}
+	return th, nil
 }
 
 // Interface guard

@@ -307,3 +307,26 @@ func TestSettingsPage(t *testing.T) {
 		}
 	}
 }
+
+// TestThemeChangesTheBanner: a theme in the Caddyfile reaches what the
+// browser renders — the buttons' colour, the corners, the position —
+// and without one the built-in look stays.
+func TestThemeChangesTheBanner(t *testing.T) {
+	t.Parallel()
+	_, plain, _ := demo(t, "")
+	_, themed, _ := demo(t, "theme {\n\t\t\taccent 1b5e20\n\t\t\tradius 0\n\t\t\tposition bottom-left\n\t\t}")
+	b := newBrowser(t, true)
+	b.run(chromedp.EmulateViewport(1280, 800))
+	look := func(base string) string {
+		b.run(network.ClearBrowserCookies(), chromedp.Navigate(base+"/"), chromedp.WaitVisible(`[data-consent-action="accept-all"]`, chromedp.ByQuery))
+		return evalString(b, `(function () { var k = document.querySelector('.kl'), s = getComputedStyle(document.querySelector('[data-consent-action="accept-all"]'));
+  return s.backgroundColor + ' | ' + getComputedStyle(k).borderTopLeftRadius + ' | ' + Math.round(k.getBoundingClientRect().left) })()`)
+	}
+	got, want := look(plain), "rgb(11, 87, 208) | 12px | "
+	if !strings.HasPrefix(got, want) || strings.HasSuffix(got, "| 16") {
+		t.Errorf("built-in look: %q, want %q and centred", got, want)
+	}
+	if got := look(themed); got != "rgb(27, 94, 32) | 0px | 16" {
+		t.Errorf("themed: %q, want the accent, square corners, at the left (16px)", got)
+	}
+}

@@ -129,6 +129,7 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		"short secret":     {"consent {\n\tsecret hunter2\n}", "at least 16 characters"},
 		"unset env secret": {"consent {\n\tsecret {env.KELISIM_NEVER_SET}\n}", "is the environment variable set?"},
 		"valkey address":   {"GLOBAL{\n\tconsent {\n\t\tstore valkey not-a-host-port\n\t}\n}", "want host:port"},
+		"theme accent":     {"consent {\n\ttheme {\n\t\taccent ffcc00\n\t}\n}", "WCAG AA needs 4.5:1; #8e7200"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cf := filepath.Join(t.TempDir(), "Caddyfile")
