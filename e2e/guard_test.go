@@ -301,15 +301,7 @@ $(function () {
 		"bootstrap.min.css":       lib("bootstrap/dist/css/bootstrap.min.css"),
 	})
 	b := newBrowserFor(t, true, 2*time.Minute)
-	var mu sync.Mutex
-	var errs []string
-	chromedp.ListenTarget(b.ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			errs = append(errs, e.ExceptionDetails.Error())
-			mu.Unlock()
-		}
-	})
+	exceptions := pageExceptions(b)
 	check := func(where string, wantTrackers bool) {
 		t.Helper()
 		b.reset()
@@ -330,10 +322,27 @@ $(function () {
 	if got := b.processorRequests(cat); len(got) != 2 {
 		t.Errorf("after accept-all, what jQuery inserted did not come back in place: %v", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) > 0 {
+	if errs := exceptions(); len(errs) > 0 {
 		t.Errorf("script errors: %v", errs)
+	}
+}
+
+// pageExceptions collects the exceptions the pages b opens throw; the
+// function returned reads them.
+func pageExceptions(b *browser) func() []string {
+	var mu sync.Mutex
+	var errs []string
+	chromedp.ListenTarget(b.ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			mu.Lock()
+			errs = append(errs, e.ExceptionDetails.Error())
+			mu.Unlock()
+		}
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
 	}
 }
 
@@ -437,15 +446,7 @@ s.onload = s.onerror = function () { window.afterDirect = 1 }; document.head.app
 		"widget.js":     `window.widgetRan = (window.widgetRan || 0) + 1;`,
 	})
 	b := newBrowserFor(t, true, 2*time.Minute)
-	var mu sync.Mutex
-	var errs []string
-	chromedp.ListenTarget(b.ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			errs = append(errs, e.ExceptionDetails.Error())
-			mu.Unlock()
-		}
-	})
+	exceptions := pageExceptions(b)
 	hosts := func() map[string]bool {
 		got := map[string]bool{}
 		for _, u := range b.processorRequests(cat) {
@@ -483,9 +484,7 @@ s.onload = s.onerror = function () { window.afterDirect = 1 }; document.head.app
 	if !evalBool(b, `window.tagsFired.length === 6 && window.widgetRan === 1 && !!document.getElementById('widget')`) {
 		t.Errorf("the tag manager stopped working after the choice: %s", evalString(b, `JSON.stringify(window.tagsFired)`))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) > 0 {
+	if errs := exceptions(); len(errs) > 0 {
 		t.Errorf("exceptions on the page: %v", errs)
 	}
 }
