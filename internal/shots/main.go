@@ -34,12 +34,12 @@ func main() {
 	defer cancel()
 
 	// shot captures the viewport (where the fixed banner is); full pages
-	// for the dashboard.
+	// for the dashboard and the settings page.
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var buf []byte
 			var err error
-			if name == "dashboard.png" {
+			if name == "dashboard.png" || name == "settings-ru.png" {
 				err = chromedp.FullScreenshot(&buf, 100).Do(ctx)
 			} else {
 				err = chromedp.CaptureScreenshot(&buf).Do(ctx)
@@ -67,6 +67,16 @@ func main() {
 		chromedp.ScrollIntoView(`iframe[data-consent-category]`, chromedp.ByQuery),
 		chromedp.Sleep(300*time.Millisecond),
 		shot("placeholder-ru.png"),
+		// The settings page after a choice of one's own, on a phone.
+		chromedp.EmulateViewport(390, 740),
+		chromedp.Navigate(*base+"/_consent/settings?return=/ru/contacts.html&lang=ru"),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
+		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
+		chromedp.Sleep(1200*time.Millisecond),
+		shot("settings-ru.png"),
+		chromedp.EmulateViewport(1280, 860),
 		network.SetExtraHTTPHeaders(network.Headers{"Authorization": "Basic " + auth}),
 		chromedp.Navigate(*base+"/consent-stats?lang=en&from=2026-10-27"),
 		chromedp.Sleep(300*time.Millisecond),
