@@ -301,7 +301,12 @@ func TestThemeAccentContrast(t *testing.T) {
 	if rgb, _ := parseHex(strings.Fields(shade)[0]); contrastWithWhite(rgb) < 4.5 {
 		t.Errorf("the suggested %s does not pass either", shade)
 	}
-	for _, bad := range []Theme{{Accent: "blue"}, {Radius: "12"}, {Position: "top"}, {Font: "comic"}} {
+	for _, good := range []Theme{{Radius: ".75rem"}, {Radius: "0"}, {Radius: "12px"}, {Radius: "1.5em"}} {
+		if err := good.Check(); err != nil {
+			t.Errorf("%+v refused: %v", good, err)
+		}
+	}
+	for _, bad := range []Theme{{Accent: "blue"}, {Radius: "12"}, {Radius: "1px;}body{x:y"}, {Radius: ".rem"}, {Position: "top"}, {Font: "comic"}} {
 		if bad.Check() == nil {
 			t.Errorf("%+v accepted", bad)
 		}
@@ -315,6 +320,9 @@ func TestThemeInTheStylesheet(t *testing.T) {
 	themed := newBanner(t, Options{Theme: Theme{Accent: "#1B5E20", Radius: "0", Position: "bottom-left", Font: "inherit"}})
 	css := string(themed.css.body)
 	for _, want := range []string{"#1b5e20", "border-radius:0", "font-family:inherit", ".kl{right:auto;margin:0}"} {
+		if strings.Contains(css, "calc(0") {
+			t.Error("a radius of 0 gives the buttons calc(0 …), which browsers drop")
+		}
 		if !strings.Contains(css, want) {
 			t.Errorf("themed stylesheet lacks %q", want)
 		}

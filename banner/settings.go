@@ -26,6 +26,10 @@ type SettingsPage struct {
 	// says the store could not be read.
 	History            []HistoryEntry
 	HistoryUnavailable bool
+	// Withdrawn is how the last withdrawal went when it did not go
+	// through at once: "pending" (erased when the log is back) or
+	// "failed" (the operator erases by hand).
+	Withdrawn string
 }
 
 // HistoryEntry is one decision of a visitor's, as the page lists it.
@@ -36,12 +40,12 @@ type HistoryEntry struct {
 }
 
 type settingsView struct {
-	Lang, Heading, Return, FormReturn, Prefix, CSS, PageCSS, Script string
-	T                                                               Texts
-	Banner                                                          template.HTML
-	Decided, Unavailable                                            bool
-	Current                                                         []currentView
-	History                                                         []historyView
+	Lang, Heading, Return, FormReturn, Prefix, CSS, PageCSS, Script, Notice string
+	T                                                                       Texts
+	Banner                                                                  template.HTML
+	Decided, Unavailable                                                    bool
+	Current                                                                 []currentView
+	History                                                                 []historyView
 }
 
 type currentView struct {
@@ -70,6 +74,12 @@ func (b *Banner) Settings(p SettingsPage) []byte {
 		CSS: b.css.name, PageCSS: b.phCSS.name, Script: b.js.name,
 		Banner:  template.HTML(b.Body(lang, p.Granted, p.FormReturn, p.Site, false, p.GPC)),
 		Decided: p.Decided, Unavailable: p.HistoryUnavailable}
+	switch p.Withdrawn {
+	case "pending":
+		v.Notice = t["withdraw_pending"]
+	case "failed":
+		v.Notice = t["withdraw_failed"]
+	}
 	for _, c := range catalog.Optional {
 		v.Current = append(v.Current, currentView{Name: t[string(c)], On: p.Decided && p.Granted.Has(c.Bit())})
 	}
@@ -107,6 +117,7 @@ var settingsTmpl = template.Must(template.New("settings").Parse(`<!doctype html>
 </head><body class="kl-set"><main>
 <p><a href="{{.Return}}">← {{.T.back}}</a></p>
 <h1>{{.Heading}}</h1>
+{{if .Notice}}<p role="status"><b>{{.Notice}}</b></p>{{end}}
 <section aria-labelledby="kl-s-current"><h2 id="kl-s-current">{{.T.current}}</h2>
 {{if .Decided}}<ul>{{range .Current}}<li>{{.Name}}: <b>{{if .On}}{{$.T.on}}{{else}}{{$.T.off}}{{end}}</b></li>{{end}}</ul>
 {{else}}<p>{{.T.undecided}}</p>{{end}}

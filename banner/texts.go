@@ -23,7 +23,7 @@ var textKeys = []string{"name", "title", "body", "policy", "site", "accept", "re
 	"kept", "gpc", "language", "contact",
 	// The settings page's.
 	"back", "current", "undecided", "on", "off", "history", "no_history", "unavailable", "withdraw", "withdraw_desc",
-	"custom_choice", "withdrawn", "when", "decision", "allowed"}
+	"custom_choice", "withdrawn", "when", "decision", "allowed", "withdraw_pending", "withdraw_failed"}
 
 // TextKeys lists the keys a text override may name.
 func TextKeys() []string { return append([]string(nil), textKeys...) }

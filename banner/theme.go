@@ -36,7 +36,7 @@ const (
 
 var (
 	hexColor  = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-	cssLength = regexp.MustCompile(`^(0|[0-9]+(\.[0-9]+)?(px|rem|em|%))$`)
+	cssLength = regexp.MustCompile(`^(0|([0-9]+|[0-9]*\.[0-9]+)(px|rem|em|%))$`)
 )
 
 // Check reports the first setting of t that is not valid, with what
@@ -124,8 +124,12 @@ func (t Theme) apply(css string) string {
 		css = strings.ReplaceAll(css, builtinAccent, strings.ToLower(t.Accent))
 	}
 	if t.Radius != "" {
+		btn := "calc(" + t.Radius + " * 2 / 3)"
+		if t.Radius == "0" {
+			btn = "0" // calc(0 * 2 / 3) is a number, not a length: dropped
+		}
 		css = strings.Replace(css, builtinRadius, "border-radius:"+t.Radius, 1)
-		css = strings.ReplaceAll(css, builtinBtnRadius, "border-radius:calc("+t.Radius+" * 2 / 3)")
+		css = strings.ReplaceAll(css, builtinBtnRadius, "border-radius:"+btn)
 	}
 	if t.Font == "inherit" {
 		css = strings.Replace(css, builtinFont, "font-size:15px;line-height:1.5;font-family:inherit", 1)

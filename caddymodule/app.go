@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -96,9 +96,23 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // acmeserver does with its database.
 var stores = caddy.NewUsagePool()
 
-// started is the App started last: a store configuration dropped by a
-// reload hands it the records still in its spool.
-var started atomic.Pointer[App]
+// live holds the started Apps not yet cleaned up: a store configuration
+// dropped by a reload hands one of them the records still in its spool
+// (after a failed reload, the config still running).
+var live sync.Map // *App -> struct{}
+
+// liveOther returns a live App whose store is not p.
+func liveOther(p *pooled) *App {
+	var found *App
+	live.Range(func(k, _ any) bool {
+		if a := k.(*App); a.st != p {
+			found = a
+			return false
+		}
+		return true
+	})
+	return found
+}
 
 // Provision checks the store configuration and takes (or shares) the
 // store — without opening anything: `kelisim validate` provisions too,
@@ -190,7 +204,8 @@ func (a *App) Start() error {
 	if err := a.st.start(); err != nil {
 		return err
 	}
-	started.Store(a)
+	a.st.connect()
+	live.Store(a, struct{}{})
 	a.adoptSpools()
 	return nil
 }
@@ -201,7 +216,7 @@ func (a *App) Stop() error { return nil }
 
 // Cleanup releases this config's hold on the store.
 func (a *App) Cleanup() error {
-	started.CompareAndSwap(a, nil)
+	live.Delete(a)
 	if a.key != "" {
 		_, err := stores.Delete(a.key)
 		return err

@@ -31,11 +31,9 @@ type pooled struct {
 	sp       atomic.Pointer[store.Spooled] // set once started
 }
 
-// start opens the spool and makes the first attempt to open the store;
-// later calls return the first one's result. A store that cannot open is
-// logged and retried in the background — visitors' records wait in the
-// spool — but a spool that cannot be created fails the start: without it
-// records could be lost.
+// start opens the spool (the store opens in the background: connect);
+// later calls return the first one's result. A spool that cannot be
+// created fails the start: without it records could be lost.
 func (p *pooled) start() error {
 	p.once.Do(func() {
 		inner := store.NewLazy(p.what, p.open, p.log)
@@ -55,9 +53,18 @@ func (p *pooled) start() error {
 		}
 		p.inner = inner
 		p.sp.Store(sp)
-		inner.Start()
 	})
 	return p.startErr
+}
+
+// connect makes the first attempt to open the store and waits for it, so
+// that one that cannot open is reported at start-up; it is retried in the
+// background, and records wait in the spool meanwhile. Only the consent
+// app's Start calls it: a visitor never waits on it.
+func (p *pooled) connect() {
+	if p.inner != nil {
+		p.inner.Start()
+	}
 }
 
 // spooled returns the started spool; a request served before the
@@ -142,8 +149,10 @@ func (p *pooled) Destruct() error {
 	}
 	left := sp.Depth()
 	err := errors.Join(sp.Close(), p.inner.Close())
-	if a := started.Load(); left > 0 && a != nil && a.st != p {
-		a.adoptSpools()
+	if left > 0 {
+		if a := liveOther(p); a != nil {
+			a.adoptSpools()
+		}
 	}
 	return err
 }

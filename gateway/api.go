@@ -182,8 +182,17 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		if !form {
 			return writeJSON(w, code, out)
 		}
+		ret := safeReturn(req.Return)
+		if code != http.StatusOK && strings.HasPrefix(ret, g.cfg.Prefix+"settings") {
+			// The settings page tells the visitor what became of it.
+			status := "failed"
+			if out.Pending {
+				status = "pending"
+			}
+			ret += map[bool]string{true: "&", false: "?"}[strings.Contains(ret, "?")] + "withdrawn=" + status
+		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, safeReturn(req.Return), http.StatusSeeOther)
+		http.Redirect(w, r, ret, http.StatusSeeOther)
 		return nil
 	}
 	var granted catalog.Set
@@ -454,9 +463,9 @@ func (g *Gateway) switchLang(w http.ResponseWriter, r *http.Request, l, returnPa
 	if returnPath == "" {
 		ret = refererPath(r)
 	}
-	// A page asked for in a language (the settings page's ?lang=) comes
-	// back in the one chosen now.
-	if u, err := url.Parse(ret); err == nil && u.Query().Has("lang") {
+	// The settings page, asked for in a language (?lang=), comes back in
+	// the one chosen now; a site's own pages keep their query as it is.
+	if u, err := url.Parse(ret); err == nil && strings.HasPrefix(ret, g.cfg.Prefix+"settings") && u.Query().Has("lang") {
 		q := u.Query()
 		q.Set("lang", l)
 		u.RawQuery = q.Encode()

@@ -13,7 +13,7 @@ import (
 // came from. It works without JavaScript.
 func (g *Gateway) settingsPage(r *http.Request, v visitor, lang, ret string) []byte {
 	p := banner.SettingsPage{Lang: lang, Site: "//" + r.Host, Host: r.Host, Return: ret,
-		Granted: v.granted(), Decided: v.decided, GPC: v.gpc}
+		Granted: v.granted(), Decided: v.decided, GPC: v.gpc, Withdrawn: r.URL.Query().Get("withdrawn")}
 	// A choice made here comes back here, to show it, in the language
 	// the page was asked in.
 	p.FormReturn = g.cfg.Prefix + "settings?return=" + url.QueryEscape(ret)

@@ -1,12 +1,16 @@
 package gateway_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kelisim/kelisim/gateway"
+	"github.com/kelisim/kelisim/store"
 )
 
 // TestSettingsPageWithoutJavaScript: the settings page, with forms only,
@@ -95,4 +99,39 @@ func regexpFind(s, re string) string {
 		return html.UnescapeString(m[1])
 	}
 	return ""
+}
+
+// pendingStore answers every erasure as kept for later, as the spool
+// does while the store is down.
+type pendingStore struct{ store.Store }
+
+func (pendingStore) Erase(context.Context, string, store.Record) (int, error) {
+	return 0, store.ErrErasePending
+}
+
+// TestSettingsPageSaysAWithdrawalWaits: a withdrawal from the settings
+// page whose erasure must wait comes back to a page that says so, not to
+// one that looks like nothing is kept; and the language switch leaves a
+// site's own lang= parameter alone.
+func TestSettingsPageSaysAWithdrawalWaits(t *testing.T) {
+	e := newEnv(t, "v1", htmlOrigin("<!doctype html><html><head></head><body>hi</body></html>"), func(c *gateway.Config) {
+		c.Store = pendingStore{c.Store}
+	})
+	cookie, _ := e.decide(`{"action":"accept-all"}`)
+	form := url.Values{"action": {"withdraw"}, "lang": {"en"}, "return": {"/_consent/settings?return=%2Fx"}}
+	res := e.do("POST", "/_consent/consent", strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded", "Cookie", cookie)
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "withdrawn=pending") {
+		t.Fatalf("withdrawal: %d to %q", res.StatusCode, loc)
+	}
+	if body := readAll(t, e.do("GET", loc+"&lang=en", nil)); !strings.Contains(body, "erased as soon as the consent log can be reached again") {
+		t.Errorf("the page does not say the erasure waits:\n%s", body)
+	}
+
+	res = e.do("GET", "/_consent/lang?l=ru&return="+url.QueryEscape("/shop?lang=de&utm=x"), nil)
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); loc != "/shop?lang=de&utm=x" {
+		t.Errorf("the language switch changed the site's own query: %q", loc)
+	}
 }

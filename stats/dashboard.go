@@ -314,7 +314,7 @@ a{color:#0b57d0}@media print{form,.export{display:none}body{background:#fff}}
 <div class="panel"><h2>{{.T.mix}}</h2><div class="legend">{{range .MixLegend}}<span><i style="background:{{.Color}}"></i>{{.Label}}</span>{{end}}</div><div class="scroll" tabindex="0" role="group" aria-label="{{.T.mix}}">{{.Mix}}</div></div>
 <div class="panel"><h2>{{.T.langs}}</h2>{{.Langs}}</div>
 <div class="panel"><h2>{{.T.days}}</h2><div class="scroll" tabindex="0" role="group" aria-label="{{.T.days}}"><table><thead><tr><th>{{.T.date}}</th><th>{{.T.total}}</th><th>{{.T.accept_all}}</th><th>{{.T.reject_all}}</th><th>{{.T.custom}}</th><th>{{.T.withdraw}}</th><th>{{.T.functional}}</th><th>{{.T.analytics}}</th><th>{{.T.marketing}}</th><th>GPC</th></tr></thead><tbody>
-{{range .Rows}}<tr><td>{{.Date}}</td><td>{{.Total}}</td><td>{{.Actions.AcceptAll}}</td><td>{{.Actions.RejectAll}}</td><td>{{.Actions.Custom}}</td><td>{{.Actions.Withdraw}}</td><td>{{index .Categories "functional"}}</td><td>{{index .Categories "analytics"}}</td><td>{{index .Categories "marketing"}}</td><td>{{.GPC}}</td></tr>
+{{range .Rows}}<tr><td>{{.Date}}</td><td>{{.Decisions}}</td><td>{{.Actions.AcceptAll}}</td><td>{{.Actions.RejectAll}}</td><td>{{.Actions.Custom}}</td><td>{{.Actions.Withdraw}}</td><td>{{index .Categories "functional"}}</td><td>{{index .Categories "analytics"}}</td><td>{{index .Categories "marketing"}}</td><td>{{.GPC}}</td></tr>
 {{end}}</tbody></table></div></div>
 </section>
 <p class="def">{{.T.def}}</p></main></body></html>

@@ -30,8 +30,12 @@ type Lazy struct {
 	stop     context.CancelFunc
 }
 
+// ErrUnavailable is matched (errors.Is) by every error a Lazy store
+// answers while it is not open: the store is down, not wrong.
+var ErrUnavailable = errors.New("store not available")
+
 // errNotYet answers a request made before the first attempt to open.
-var errNotYet = errors.New("not opened yet")
+var errNotYet = fmt.Errorf("not opened yet: %w", ErrUnavailable)
 
 // NewLazy returns a Lazy store that opens with open; what names the store
 // in log lines. Nothing is opened until Start or first use — so `kelisim
@@ -69,7 +73,7 @@ func (l *Lazy) attempt() error {
 	defer l.mu.Unlock()
 	l.trying, l.lastTry = false, time.Now()
 	if err != nil {
-		l.lastErr = fmt.Errorf("%s: %w", l.what, err)
+		l.lastErr = fmt.Errorf("%s: %w (%w)", l.what, err, ErrUnavailable)
 		return l.lastErr
 	}
 	if l.closed {

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -258,7 +261,9 @@ func (s *Spooled) rewrite() error {
 
 // History implements Store: the store's records plus those still spooled.
 func (s *Spooled) History(ctx context.Context, consentID string) ([]Record, error) {
-	recs, err := s.inner.History(ctx, consentID)
+	hctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	recs, err := s.inner.History(hctx, consentID)
+	cancel()
 	s.mu.Lock()
 	var spooled []Record
 	for _, r := range s.pending {
@@ -293,17 +298,25 @@ func (s *Spooled) History(ctx context.Context, consentID string) ([]Record, erro
 // Erase implements Store. With the store down the erasure waits in the
 // spool, after the visitor's spooled decisions, and is carried out when
 // the store is back: the withdrawal has already cleared the visitor's
-// cookie, so nobody could ask again. It then reports ErrErasePending.
+// cookie, so nobody could ask again. It then reports ErrErasePending. A
+// store that answers with an error of its own (not unreachable) gets it
+// back: a marker it would refuse on every replay would hold up every
+// record behind it.
 func (s *Spooled) Erase(ctx context.Context, consentID string, proof Record) (int, error) {
-	if s.Depth() == 0 || s.drainOnce(ctx) {
+	if s.Depth() == 0 {
 		actx, cancel := context.WithTimeout(ctx, s.Timeout)
 		n, err := s.inner.Erase(actx, consentID, proof)
 		cancel()
 		if err == nil {
 			return n, nil
 		}
+		if !unreachable(err) {
+			return 0, err
+		}
 		s.markDown(err)
 	}
+	// Records wait in the spool: the erasure goes after them, in order,
+	// without making the visitor wait for their replay.
 	// The spool line carries the consent ID itself (the proof only its
 	// hash): replay needs it to find the records.
 	marker := proof
@@ -312,6 +325,14 @@ func (s *Spooled) Erase(ctx context.Context, consentID string, proof Record) (in
 		return 0, err
 	}
 	return 0, ErrErasePending
+}
+
+// unreachable reports whether err says the store could not be reached
+// (closed connection, timeout, not open yet) rather than that it refused.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // ErrErasePending reports an erasure that waits in the spool for the
@@ -370,7 +391,8 @@ func (s *Spooled) Adopt(path string) (int, error) {
 	if err := os.Remove(path); err != nil {
 		return 0, err
 	}
-	os.Remove(path + ".lock")
+	// The .lock file stays: removing it while locked would let another
+	// process lock a new one of the same name beside a holder of the old.
 	return len(other.pending), nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -19,7 +20,7 @@ type flaky struct {
 	down atomic.Bool
 }
 
-var errDown = errors.New("connection refused")
+var errDown = fmt.Errorf("dial tcp: %w", syscall.ECONNREFUSED)
 
 func (f *flaky) Append(ctx context.Context, r Record) error {
 	if f.down.Load() {
@@ -214,5 +215,31 @@ func TestErasureWaitsInTheSpool(t *testing.T) {
 	}
 	if withdrawals != 1 {
 		t.Errorf("withdrawals counted: %d, want 1", withdrawals)
+	}
+}
+
+// refusing is a store that answers an erasure with an error of its own.
+type refusing struct{ *flaky }
+
+func (refusing) Erase(context.Context, string, Record) (int, error) {
+	return 0, errors.New("NOPERM this user has no permissions to run the 'evalsha' command")
+}
+
+// TestRefusedErasureIsNotSpooled: an erasure the store refuses (not one
+// it could not be reached for) is answered as an error, not kept in the
+// spool, where it would hold up every record after it.
+func TestRefusedErasureIsNotSpooled(t *testing.T) {
+	_, inner, _ := spoolOver(t, false)
+	s, err := NewSpooled(refusing{inner}, filepath.Join(t.TempDir(), "spool.jsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Erase(t.Context(), "v1", Record{ID: "p1", ConsentID: ConsentIDHash("v1"), Time: time.Now(), Action: ActionWithdraw})
+	if err == nil || errors.Is(err, ErrErasePending) || s.Depth() != 0 {
+		t.Errorf("a refused erasure: %v, spool depth %d", err, s.Depth())
+	}
+	if err := s.Append(t.Context(), Record{ID: "a1", ConsentID: "v2", Time: time.Now(), Action: ActionAcceptAll}); err != nil || s.Depth() != 0 {
+		t.Errorf("a decision after it: %v, spool depth %d", err, s.Depth())
 	}
 }
