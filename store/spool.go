@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,13 +31,16 @@ type Spooled struct {
 
 	mu      sync.Mutex
 	drainMu sync.Mutex // one replay at a time (the loop, or an erase)
-	file    *os.File
-	pending []Record // what the file holds, in order
-	down    bool
-	since   time.Time
-	kick    chan struct{}
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// refusals counts, by record ID, the replays in a row the store
+	// refused; guarded by drainMu.
+	refusals map[string]int
+	file     *os.File
+	pending  []Record // what the file holds, in order
+	down     bool
+	since    time.Time
+	kick     chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
 
 	// Timeout bounds one attempt on the inner store before spooling.
 	Timeout time.Duration
@@ -206,8 +210,11 @@ func (s *Spooled) drainOnce(ctx context.Context) bool {
 		actx, cancel := context.WithTimeout(ctx, s.Timeout)
 		err := s.replay(actx, r)
 		cancel()
-		if err != nil {
+		if err != nil && (unreachable(err) || !s.setAside(r, err)) {
 			break
+		}
+		if err == nil && s.refusals != nil {
+			delete(s.refusals, r.ID)
 		}
 		done++
 	}
@@ -227,6 +234,38 @@ func (s *Spooled) drainOnce(ctx context.Context) bool {
 		return true
 	}
 	return false
+}
+
+// refusalsToSetAside is how many replays in a row a store must refuse a
+// record (answer, not fail to be reached) before it is set aside.
+const refusalsToSetAside = 3
+
+// setAside counts a refusal of record r and, at the third in a row,
+// moves it to the spool's .refused file (kept, fsync'd, logged with its
+// ID) so that the records behind it are replayed; it reports whether it
+// did. A record the store will never take must not hold up the rest.
+func (s *Spooled) setAside(r Record, err error) bool {
+	if s.refusals == nil {
+		s.refusals = map[string]int{}
+	}
+	s.refusals[r.ID]++
+	if s.refusals[r.ID] < refusalsToSetAside {
+		return false
+	}
+	delete(s.refusals, r.ID)
+	line, _ := json.Marshal(r)
+	f, ferr := os.OpenFile(s.path+".refused", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if ferr == nil {
+		_, ferr = f.Write(append(line, '\n'))
+		ferr = errors.Join(ferr, f.Sync(), f.Close())
+	}
+	if ferr != nil {
+		s.log.Error("consent spool: could not set a refused record aside; it stays first in the spool", "record_id", r.ID, "error", ferr)
+		return false
+	}
+	s.log.Error("consent spool: the store refuses a record on every replay; set aside so the rest go on",
+		"record_id", r.ID, "action", r.Action, "path", s.path+".refused", "error", err)
+	return true
 }
 
 // rewrite replaces the spool file with s.pending; called with s.mu held.
@@ -331,8 +370,18 @@ func (s *Spooled) Erase(ctx context.Context, consentID string, proof Record) (in
 // (closed connection, timeout, not open yet) rather than that it refused.
 func unreachable(err error) bool {
 	var ne net.Error
-	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	// Valkey's replies while it loads, fails over or is busy: down for
+	// now, not a refusal.
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "NOREPLICAS"} {
+		if strings.HasPrefix(err.Error(), p) || strings.Contains(err.Error(), ": "+p+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrErasePending reports an erasure that waits in the spool for the

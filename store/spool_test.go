@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -241,5 +242,52 @@ func TestRefusedErasureIsNotSpooled(t *testing.T) {
 	}
 	if err := s.Append(t.Context(), Record{ID: "a1", ConsentID: "v2", Time: time.Now(), Action: ActionAcceptAll}); err != nil || s.Depth() != 0 {
 		t.Errorf("a decision after it: %v, spool depth %d", err, s.Depth())
+	}
+}
+
+// pickyStore refuses, with an answer of its own, records whose ID starts
+// with "bad".
+type pickyStore struct{ *flaky }
+
+func (p pickyStore) Append(ctx context.Context, r Record) error {
+	if strings.HasPrefix(r.ID, "bad") && !p.down.Load() {
+		return errors.New("ERR value is not valid")
+	}
+	return p.flaky.Append(ctx, r)
+}
+
+// TestRefusedRecordIsSetAside: a spooled record the store refuses on
+// every replay (an answer, not an outage) is set aside in the .refused
+// file after three tries, and the records behind it reach the store.
+func TestRefusedRecordIsSetAside(t *testing.T) {
+	_, inner, _ := spoolOver(t, true)
+	path := filepath.Join(t.TempDir(), "spool.jsonl")
+	s, err := NewSpooled(pickyStore{inner}, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	for _, id := range []string{"bad1", "good1", "good2"} {
+		if err := s.Append(ctx, Record{ID: id, ConsentID: "c-" + id, Time: time.Now(), Action: ActionAcceptAll}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inner.down.Store(false)
+	deadline := time.Now().Add(15 * time.Second)
+	for s.Depth() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s.Depth() != 0 {
+		t.Fatalf("the spool is stuck behind the refused record: depth %d", s.Depth())
+	}
+	for _, id := range []string{"good1", "good2"} {
+		if h, _ := inner.Embedded.History(ctx, "c-"+id); len(h) != 1 {
+			t.Errorf("%s did not reach the store", id)
+		}
+	}
+	b, _ := os.ReadFile(path + ".refused")
+	if !strings.Contains(string(b), `"record_id":"bad1"`) {
+		t.Errorf("the refused record was not kept aside: %q", b)
 	}
 }
