@@ -303,9 +303,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	if !strings.HasSuffix(loc, "/ru/contacts.html") {
 		t.Errorf("form post returned to %s", loc)
 	}
-	var banner bool
-	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]')`, &banner))
-	if banner {
+	if evalBool(b, `!!document.querySelector('[data-consent-banner]')`) {
 		t.Error("banner still shown after the no-JS decision")
 	}
 	if !b.requested("yandex.ru") {
@@ -335,9 +333,7 @@ func TestBrowserWithoutJavaScriptBaseElsewhere(t *testing.T) {
 	if !strings.HasPrefix(loc, gw+"/") {
 		t.Fatalf("the banner's form went to %s, not the gateway", loc)
 	}
-	var banner bool
-	b.run(chromedp.Evaluate(`!!document.querySelector('[data-consent-banner]')`, &banner))
-	if banner {
+	if evalBool(b, `!!document.querySelector('[data-consent-banner]')`) {
 		t.Error("banner still shown after the no-JS decision")
 	}
 	if !b.requested("mc.yandex.ru") {

@@ -189,7 +189,11 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 			if out.Pending {
 				status = "pending"
 			}
-			ret += map[bool]string{true: "&", false: "?"}[strings.Contains(ret, "?")] + "withdrawn=" + status
+			sep := "?"
+			if strings.Contains(ret, "?") {
+				sep = "&"
+			}
+			ret += sep + "withdrawn=" + status
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, ret, http.StatusSeeOther)

@@ -57,12 +57,20 @@ func get(h http.Handler, url string, user bool) *httptest.ResponseRecorder {
 	return rec
 }
 
-func TestReportAndRefusal(t *testing.T) {
-	s, err := store.OpenEmbedded(filepath.Join(t.TempDir(), "c.db"))
+// openStore opens an embedded store in a temporary directory, closed
+// when the test ends.
+func openStore(tb testing.TB) *store.Embedded {
+	tb.Helper()
+	s, err := store.OpenEmbedded(filepath.Join(tb.TempDir(), "c.db"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer s.Close()
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestReportAndRefusal(t *testing.T) {
+	s := openStore(t)
 	fill(t, s, 40)
 	h := handler(s)
 	if rec := get(h, "/?format=json", false); rec.Code != 401 {
@@ -158,11 +166,7 @@ func TestStoreDownIsNoLeak(t *testing.T) {
 // TestDashboardLanguage: the dashboard speaks the language the reader's
 // browser weights highest among its own, never one weighted q=0.
 func TestDashboardLanguage(t *testing.T) {
-	s, err := store.OpenEmbedded(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	fill(t, s, 2)
 	h := handler(s)
 	for al, want := range map[string]string{"ru;q=0, en": `lang="en"`, "de, ru;q=0.8, en;q=0.5": `lang="ru"`, "fr": `lang="kk"`} {
