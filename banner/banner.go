@@ -189,8 +189,10 @@ const (
 	siteMark   = "KELISIM-SITE"
 )
 
-// Body returns the banner markup for a visitor who has not decided, with
-// returnPath (the page's path and query) for the no-JavaScript form post.
+// Body returns the banner's first layer for a visitor who has not
+// decided — who, what for, the policy, and Accept all, Reject all and
+// Customise — with returnPath (the page's path and query) for the
+// no-JavaScript form post.
 // site ("//host", or "" for paths alone) is put before the gateway's
 // endpoints in links and the form: a page's <base href> on another host
 // would send them there.
@@ -198,8 +200,18 @@ const (
 // the markup is correct in any ASCII-compatible page charset.
 // With gpc, the browser sent Global Privacy Control: the banner says that
 // accepting all leaves marketing off unless switched on.
-func (b *Banner) Body(lang string, granted catalog.Set, returnPath, site string, ascii, gpc bool) []byte {
-	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), granted: granted, ascii: ascii, gpc: gpc}, returnPath, site)
+func (b *Banner) Body(lang, returnPath, site string, ascii, gpc bool) []byte {
+	return b.render(renderKey{kind: "banner", lang: b.Lang(lang), ascii: ascii, gpc: gpc}, returnPath, site)
+}
+
+// Choices returns the banner's second layer: a switch per category with
+// its purposes and processors (country, a mark when data leaves
+// Kazakhstan), retention and contact, and the three choices. The
+// first layer's Customise brings it in place (with JavaScript) or leads
+// to the settings page, which shows it (without); reopening shows it
+// too. granted are the switches on; the other arguments are Body's.
+func (b *Banner) Choices(lang string, granted catalog.Set, returnPath, site string, ascii, gpc bool) []byte {
+	return b.render(renderKey{kind: "choices", lang: b.Lang(lang), granted: granted, ascii: ascii, gpc: gpc}, returnPath, site)
 }
 
 // Reopen returns the small floating button that reopens the choices for a
@@ -319,7 +331,7 @@ type langLink struct {
 type view struct {
 	Lang, Prefix, PolicyURL, Return, CSS, Contact string
 	T                                             Texts
-	Body                                          string
+	Body, Details                                 string
 	Categories                                    []categoryView
 	Langs                                         []langLink
 	GPC, NoReopen                                 bool
@@ -335,7 +347,7 @@ func (b *Banner) viewData(k renderKey) view {
 	}
 	v := view{
 		Lang: k.lang, Prefix: siteMark + b.opts.Prefix, PolicyURL: b.opts.PolicyURL, T: t,
-		Body: fill(t["body"], "{operator}", op), GPC: k.gpc, NoReopen: b.opts.NoReopen,
+		Body: fill(t["body"], "{operator}", op), Details: fill(t["details"], "{operator}", op), GPC: k.gpc, NoReopen: b.opts.NoReopen,
 		Return: returnMark, CSS: b.phCSS.name, Contact: b.opts.Contact,
 	}
 	for _, l := range b.langs {
@@ -374,27 +386,49 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 }).Parse(`
 {{- define "banner" -}}
 <div data-consent-banner class="kl" lang="{{.Lang}}"{{if not .NoReopen}} data-reopen="{{.T.reopen}}"{{end}} role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
-<form method="post" action="{{.Prefix}}consent">
-<input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
-<div class="kl-head"><h2 id="kl-title">{{.T.title}}</h2><nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav></div>
-<p id="kl-text">{{.Body}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
+{{template "top" .}}
+<p id="kl-text">{{.Body}} <a href="{{.PolicyURL}}">{{.T.policy}}</a></p>
 {{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <div class="kl-btns">
 <button name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
 <button name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
+<button class="kl-alt" name="action" value="customize" data-consent-action="customize">{{.T.customize}}</button>
+{{template "langs" .}}
 </div>
-<details class="kl-more"><summary data-consent-action="customize">{{.T.customize}}</summary>
+</form>
+</div>
+{{- end -}}
+
+{{- define "top" -}}
+<form method="post" action="{{.Prefix}}consent">
+<input type="hidden" name="return" value="{{.Return}}"><input type="hidden" name="lang" value="{{.Lang}}">
+<h2 id="kl-title">{{.T.title}}</h2>
+{{- end -}}
+
+{{- define "langs" -}}
+<nav class="kl-langs" aria-label="{{.T.language}}">{{range .Langs}}<button name="action" value="lang-{{.Code}}" lang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Code}}</button>{{end}}</nav>
+{{- end -}}
+
+{{- define "choices" -}}
+<div data-consent-banner class="kl" lang="{{.Lang}}"{{if not .NoReopen}} data-reopen="{{.T.reopen}}"{{end}} role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
+{{template "top" .}}
+<p id="kl-text">{{.Details}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
+{{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}
 <fieldset><legend>{{.T.customize}}</legend>
-<div class="kl-cat"><input type="checkbox" id="kl-c-necessary" checked disabled><label for="kl-c-necessary"><b>{{.T.necessary}}</b><small>{{.T.necessary_desc}}</small></label></div>
+<div class="kl-cat"><label for="kl-c-necessary">{{.T.necessary}}</label><input type="checkbox" role="switch" id="kl-c-necessary" checked disabled aria-describedby="kl-d-necessary"><small id="kl-d-necessary">{{.T.necessary_desc}}</small></div>
 {{- range .Categories}}
-<div class="kl-cat"><input type="checkbox" id="kl-c-{{.ID}}" name="category" value="{{.ID}}"{{if .Checked}} checked{{end}}><label for="kl-c-{{.ID}}"><b>{{.Name}}</b><small>{{.Desc}}</small>
-{{- if .Processors}}<small>{{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}*{{end}}){{end}}</small>{{end -}}
-</label></div>
+<div class="kl-cat"><label for="kl-c-{{.ID}}">{{.Name}}</label><input type="checkbox" role="switch" id="kl-c-{{.ID}}" name="category" value="{{.ID}}"{{if .Checked}} checked{{end}} aria-describedby="kl-d-{{.ID}}"><small id="kl-d-{{.ID}}">{{.Desc}}
+{{- if .Processors}} {{$.T.processors}}: {{range $i, $p := .Processors}}{{if $i}}, {{end}}{{$p.Name}} ({{$p.Country}}{{if $p.Abroad}}*{{end}}){{end}}.{{end -}}
+</small></div>
 {{- end}}
 </fieldset>
 <p class="kl-note">* {{.T.abroad}}</p>
+<div class="kl-btns">
+<button name="action" value="accept-all" data-consent-action="accept-all">{{.T.accept}}</button>
+<button name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
 <button class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
-</details>
+{{template "langs" .}}
+</div>
 </form>
 </div>
 {{- end -}}

@@ -29,37 +29,61 @@ func newBanner(t *testing.T, o Options) *Banner {
 }
 
 func TestConfigTextIsEscaped(t *testing.T) {
-	b := newBanner(t, Options{Operator: `<img src=x onerror=alert(1)>`, Texts: map[string]map[string]string{"en": {"title": `</h2><script>alert(1)</script>`}}})
-	out := string(b.Body("en", 0, `/p?a="><script>`, `//h"><b>`, false, false))
-	for _, bad := range []string{"<script>", "<img src=x", `//h"`} {
-		if strings.Contains(out, bad) {
-			t.Errorf("unescaped %q in banner:\n%s", bad, out)
+	b := newBanner(t, Options{Operator: `<img src=x onerror=alert(1)>`, Contact: `<a href=//evil>`,
+		Texts: map[string]map[string]string{"en": {"title": `</h2><script>alert(1)</script>`}}})
+	for layer, out := range map[string]string{
+		"first":  string(b.Body("en", `/p?a="><script>`, `//h"><b>`, false, false)),
+		"second": string(b.Choices("en", 0, `/p?a="><script>`, `//h"><b>`, false, false)),
+	} {
+		for _, bad := range []string{"<script>", "<img src=x", `//h"`, "<a href=//evil"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s layer: unescaped %q in banner:\n%s", layer, bad, out)
+			}
 		}
-	}
-	if !strings.Contains(out, "&lt;/h2&gt;&lt;script&gt;") || !strings.Contains(out, `value="/p?a=&#34;&gt;&lt;script&gt;"`) {
-		t.Errorf("escaped text missing:\n%s", out)
+		if !strings.Contains(out, "&lt;/h2&gt;&lt;script&gt;") || !strings.Contains(out, `value="/p?a=&#34;&gt;&lt;script&gt;"`) ||
+			!strings.Contains(out, "&lt;img src=x") {
+			t.Errorf("%s layer: escaped text missing:\n%s", layer, out)
+		}
 	}
 }
 
+// TestBannerControls: the first layer is the three choices and no
+// switches; the second has a switch per category, only the granted ones
+// on, and the three choices again.
 func TestBannerControls(t *testing.T) {
 	b := newBanner(t, Options{})
+	choices := []string{`data-consent-banner`, `method="post"`, `action="/_consent/consent"`,
+		`data-consent-action="accept-all"`, `data-consent-action="reject-all"`}
 	for _, lang := range []string{"kk", "ru", "en"} {
-		out := string(b.Body(lang, catalog.SetOf(catalog.Analytics), "/", "", false, false))
-		for _, want := range []string{`data-consent-banner`, `lang="` + lang + `"`, `method="post"`, `action="/_consent/consent"`,
-			`data-consent-action="accept-all"`, `data-consent-action="reject-all"`, `data-consent-action="customize"`, `data-consent-action="save"`,
-			`name="category" value="functional">`, `value="analytics" checked>`} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%s banner lacks %s", lang, want)
+		first := string(b.Body(lang, "/", "", false, false))
+		for _, want := range append(choices, `lang="`+lang+`"`, `name="action" value="customize" data-consent-action="customize"`) {
+			if !strings.Contains(first, want) {
+				t.Errorf("%s first layer lacks %s", lang, want)
 			}
 		}
-		if strings.Contains(out, `value="marketing" checked`) {
-			t.Error("a category not granted is pre-ticked")
+		if strings.Contains(first, `name="category"`) || strings.Contains(first, "<details") {
+			t.Errorf("%s first layer carries the second's switches", lang)
+		}
+		second := string(b.Choices(lang, catalog.SetOf(catalog.Analytics), "/", "", false, false))
+		for _, want := range append(choices, `lang="`+lang+`"`, `data-consent-action="save"`,
+			`role="switch" id="kl-c-functional" name="category" value="functional" aria-describedby="kl-d-functional">`,
+			`value="analytics" checked`, `<label for="kl-c-marketing">`) {
+			if !strings.Contains(second, want) {
+				t.Errorf("%s second layer lacks %s", lang, want)
+			}
+		}
+		if strings.Contains(second, `value="marketing" checked`) {
+			t.Error("a category not granted is switched on")
+		}
+		if n := strings.Count(string(b.Choices(lang, 0, "/", "", false, false)), " checked"); n != 1 {
+			t.Errorf("%s: a new visitor's second layer has %d switches on, want 1 (necessary)", lang, n)
 		}
 	}
-	ascii := b.Body("kk", 0, "/", "", true, true)
-	for _, c := range ascii {
-		if c >= 0x80 {
-			t.Fatal("ascii banner has non-ASCII bytes")
+	for _, m := range [][]byte{b.Body("kk", "/", "", true, true), b.Choices("kk", 0, "/", "", true, true)} {
+		for _, c := range m {
+			if c >= 0x80 {
+				t.Fatal("ascii banner has non-ASCII bytes")
+			}
 		}
 	}
 }
@@ -169,7 +193,7 @@ func TestBannerWeight(t *testing.T) {
 	all := newBanner(t, Options{})
 	for _, lang := range []string{"kk", "ru"} {
 		js, css := all.AssetSizes()
-		m := append(all.Head(0, false, lang, ""), all.Body(lang, 0, "/news/2024/almaty-warehouse.html", "", false, true)...)
+		m := append(all.Head(0, false, lang, ""), all.Body(lang, "/news/2024/almaty-warehouse.html", "", false, true)...)
 		var buf bytes.Buffer
 		z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		z.Write(m)
@@ -195,7 +219,7 @@ func TestBannerWeight(t *testing.T) {
 		return buf.Len()
 	}
 	for _, lang := range []string{"kk", "ru", "en"} {
-		markup := append(b.Head(0, false, lang, ""), b.Body(lang, 0, "/news/2024/almaty-warehouse.html", "//www.nlg.kz", false, true)...)
+		markup := append(b.Head(0, false, lang, ""), b.Body(lang, "/news/2024/almaty-warehouse.html", "//www.nlg.kz", false, true)...)
 		js, css := b.AssetSizes()
 		total := gz(markup) + js + css
 		t.Logf("%s: markup %d B raw / %d B gzip, script %d B, stylesheet %d B gzip: total %d B", lang, len(markup), gz(markup), js, css, total)
@@ -306,7 +330,7 @@ func TestThemeAccentContrast(t *testing.T) {
 			t.Errorf("%+v refused: %v", good, err)
 		}
 	}
-	for _, bad := range []Theme{{Accent: "blue"}, {Radius: "12"}, {Radius: "1px;}body{x:y"}, {Radius: ".rem"}, {Position: "top"}, {Font: "comic"}} {
+	for _, bad := range []Theme{{Accent: "blue"}, {Radius: "12"}, {Radius: "1px;}body{x:y"}, {Radius: ".rem"}, {Position: "top"}, {Font: "comic"}, {Dark: "yes"}} {
 		if bad.Check() == nil {
 			t.Errorf("%+v accepted", bad)
 		}
@@ -332,5 +356,44 @@ func TestThemeInTheStylesheet(t *testing.T) {
 	}
 	if !strings.Contains(string(plain.css.body), builtinAccent) || plain.css.name == themed.css.name {
 		t.Error("the built-in stylesheet changed, or the themed one has its name")
+	}
+}
+
+// TestThemeDark: dark mode follows the visitor's system by default, can
+// be always on or off, and its links are the accent lightened until they
+// read on the dark background (4.5:1).
+func TestThemeDark(t *testing.T) {
+	media := "@media(prefers-color-scheme:dark){"
+	link := regexp.MustCompile(`color-scheme:dark;--kl-link:(#[0-9a-f]{6})`)
+	for _, c := range []struct {
+		theme     Theme
+		media     bool // dark when the system is
+		always    bool // dark whatever the system
+		linkDiffs bool // the dark link colour is not the default one
+	}{
+		{Theme{}, true, false, false},
+		{Theme{Dark: "auto"}, true, false, false},
+		{Theme{Dark: "off"}, false, false, false},
+		{Theme{Dark: "on"}, false, true, false},
+		{Theme{Accent: "#1b5e20"}, true, false, true},
+	} {
+		css := string(newBanner(t, Options{Theme: c.theme}).css.body)
+		m := link.FindStringSubmatch(css)
+		if got := strings.Contains(css, media); got != c.media {
+			t.Errorf("%+v: dark under prefers-color-scheme %v, want %v", c.theme, got, c.media)
+		}
+		if got := m != nil && !strings.Contains(css, media); got != c.always {
+			t.Errorf("%+v: always dark %v, want %v", c.theme, got, c.always)
+		}
+		if m == nil {
+			continue
+		}
+		rgb, _ := parseHex(m[1])
+		if r := (luminance(rgb) + 0.05) / (luminance(darkBG) + 0.05); r < 4.5 {
+			t.Errorf("%+v: dark link %s has %.2f:1 on the dark background", c.theme, m[1], r)
+		}
+		if (m[1] != linkOnDark([3]float64{0x0b, 0x57, 0xd0})) != c.linkDiffs {
+			t.Errorf("%+v: dark link %s", c.theme, m[1])
+		}
 	}
 }

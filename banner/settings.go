@@ -72,7 +72,7 @@ func (b *Banner) Settings(p SettingsPage) []byte {
 	}
 	v := settingsView{Lang: lang, Heading: heading, Return: p.Return, FormReturn: p.FormReturn, Prefix: b.opts.Prefix, T: t,
 		CSS: b.css.name, PageCSS: b.phCSS.name, Script: b.js.name,
-		Banner:  template.HTML(b.Body(lang, p.Granted, p.FormReturn, p.Site, false, p.GPC)),
+		Banner:  template.HTML(b.Choices(lang, p.Granted, p.FormReturn, p.Site, false, p.GPC)),
 		Decided: p.Decided, Unavailable: p.HistoryUnavailable}
 	switch p.Withdrawn {
 	case "pending":

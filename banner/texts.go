@@ -17,7 +17,7 @@ var textFS embed.FS
 type Texts map[string]string
 
 // textKeys are the keys every language must define.
-var textKeys = []string{"name", "title", "body", "policy", "site", "accept", "reject", "customize", "save",
+var textKeys = []string{"name", "title", "body", "details", "policy", "site", "accept", "reject", "customize", "save",
 	"necessary", "necessary_desc", "functional", "functional_desc", "analytics", "analytics_desc",
 	"marketing", "marketing_desc", "processors", "abroad", "blocked", "load_once", "allow", "reopen",
 	"kept", "gpc", "language", "contact",

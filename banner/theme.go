@@ -24,11 +24,14 @@ type Theme struct {
 	Position string `json:"position,omitempty"`
 	// Font: system (default) or inherit (the site's own font).
 	Font string `json:"font,omitempty"`
+	// Dark: auto (default: dark when the visitor's system is, by
+	// prefers-color-scheme), on (always dark) or off (always light).
+	Dark string `json:"dark,omitempty"`
 }
 
 // The built-in values of kelisim.css that a theme replaces.
 const (
-	builtinAccent    = "#0b57d0"
+	builtinAccent    = "--kl-accent:#0b57d0;--kl-link:#0b57d0"
 	builtinRadius    = "border-radius:.75rem"
 	builtinBtnRadius = "border-radius:.5rem"
 	builtinFont      = "font:15px/1.5 system-ui,sans-serif"
@@ -59,6 +62,11 @@ func (t Theme) Check() error {
 	case "", "system", "inherit":
 	default:
 		return fmt.Errorf("theme font %q: want system or inherit", t.Font)
+	}
+	switch t.Dark {
+	case "", "auto", "on", "off":
+	default:
+		return fmt.Errorf("theme dark %q: want auto, on or off", t.Dark)
 	}
 	return nil
 }
@@ -94,8 +102,8 @@ func parseHex(c string) ([3]float64, bool) {
 	return rgb, true
 }
 
-// contrastWithWhite is WCAG 2's contrast ratio of white against rgb.
-func contrastWithWhite(rgb [3]float64) float64 {
+// luminance is WCAG 2's relative luminance of rgb.
+func luminance(rgb [3]float64) float64 {
 	lin := func(v float64) float64 {
 		v /= 255
 		if v <= 0.04045 {
@@ -103,8 +111,37 @@ func contrastWithWhite(rgb [3]float64) float64 {
 		}
 		return math.Pow((v+0.055)/1.055, 2.4)
 	}
-	l := 0.2126*lin(rgb[0]) + 0.7152*lin(rgb[1]) + 0.0722*lin(rgb[2])
-	return 1.05 / (l + 0.05)
+	return 0.2126*lin(rgb[0]) + 0.7152*lin(rgb[1]) + 0.0722*lin(rgb[2])
+}
+
+// contrastWithWhite is WCAG 2's contrast ratio of white against rgb.
+func contrastWithWhite(rgb [3]float64) float64 { return 1.05 / (luminance(rgb) + 0.05) }
+
+// darkBG is the dark banner's background; links on it are the accent
+// lightened until they read (linkOnDark).
+var darkBG = [3]float64{0x1f, 0x1f, 0x1f}
+
+// linkOnDark lightens rgb towards white in steps until it reaches 7:1
+// on the dark background (WCAG AAA; AA's 4.5:1 reads dim there): the
+// accent's hue for links in dark mode.
+func linkOnDark(rgb [3]float64) string {
+	bg := luminance(darkBG) + 0.05
+	for f := 0.0; f < 1; f += 0.01 {
+		s := [3]float64{}
+		for i := range s {
+			s[i] = math.Ceil(rgb[i] + (255-rgb[i])*f)
+		}
+		if (luminance(s)+0.05)/bg >= 7 {
+			return fmt.Sprintf("#%02x%02x%02x", int(s[0]), int(s[1]), int(s[2]))
+		}
+	}
+	return "#ffffff"
+}
+
+// darkVars are the dark look's colours, link the accent's readable shade.
+func darkVars(link string) string {
+	return ".kl,.kl-reopen,.kl-set{color-scheme:dark;--kl-link:" + link +
+		";--kl-bg:#1f1f1f;--kl-fg:#e8e8e8;--kl-muted:#bdbdbd;--kl-line:#444;--kl-edge:#8f8f8f;--kl-page:#121212;--kl-warn:#f2b8b5}"
 }
 
 // passingShade darkens rgb in steps until white on it reaches 4.5:1.
@@ -120,8 +157,10 @@ func passingShade(rgb [3]float64) string {
 
 // apply returns the stylesheet css in theme t.
 func (t Theme) apply(css string) string {
+	accent := "#0b57d0"
 	if t.Accent != "" {
-		css = strings.ReplaceAll(css, builtinAccent, strings.ToLower(t.Accent))
+		accent = strings.ToLower(t.Accent)
+		css = strings.Replace(css, builtinAccent, "--kl-accent:"+accent+";--kl-link:"+accent, 1)
 	}
 	if t.Radius != "" {
 		btn := "calc(" + t.Radius + " * 2 / 3)"
@@ -141,6 +180,13 @@ func (t Theme) apply(css string) string {
 		css += "\n.kl{left:auto;margin:0}"
 	case "center":
 		css += "\n.kl{top:50%;bottom:auto;transform:translateY(-50%)}"
+	}
+	rgb, _ := parseHex(accent)
+	switch t.Dark {
+	case "", "auto":
+		css += "\n@media (prefers-color-scheme:dark){" + darkVars(linkOnDark(rgb)) + "}"
+	case "on":
+		css += "\n" + darkVars(linkOnDark(rgb))
 	}
 	return css
 }

@@ -47,6 +47,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        radius   <length, e.g. 12px>
 //	        position bottom|bottom-left|bottom-right|center
 //	        font     system|inherit
+//	        dark     auto|on|off
 //	    }
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
@@ -362,9 +363,11 @@ func parseTheme(d *caddyfile.Dispenser) (*banner.Theme, error) {
 			th.Position, one.Position = v, v
 		case "font":
 			th.Font, one.Font = v, v
+		case "dark":
+			th.Dark, one.Dark = v, v
 		default:
-			return nil, d.Errf("unknown theme setting %q%s (want accent, radius, position, font)", field,
-				catalog.DidYouMean(field, []string{"accent", "radius", "position", "font"}))
+			return nil, d.Errf("unknown theme setting %q%s (want accent, radius, position, font, dark)", field,
+				catalog.DidYouMean(field, []string{"accent", "radius", "position", "font", "dark"}))
 		}
 		if err := one.Check(); err != nil {
 			return nil, d.Err(err.Error())

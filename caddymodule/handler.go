@@ -78,7 +78,7 @@ type Handler struct {
 
 	// Theme puts the banner in the site's colours and shape: accent
 	// (checked for 4.5:1 contrast with the white button text), radius,
-	// position, font.
+	// position, font, dark (auto follows the visitor's system).
 	Theme *banner.Theme `json:"theme,omitempty"`
 
 	// Reopen is "off" to leave out the floating button that reopens the

@@ -68,26 +68,33 @@ func TestBannerAccessibility(t *testing.T) {
 	}
 	_, gw, _ := demo(t, "")
 	b := newBrowser(t, true)
-	for _, path := range []string{"/", "/ru/index.html"} {
-		b.run(chromedp.Navigate(gw + path))
-		b.settle()
-		b.run(chromedp.Evaluate(string(axe), nil))
-		for _, layer := range []string{"first", "second"} {
-			if layer == "second" {
-				b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.Sleep(200*time.Millisecond))
+	for _, scheme := range []string{"light", "dark"} {
+		b.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}))
+		for _, path := range []string{"/", "/ru/index.html"} {
+			b.run(network.ClearBrowserCookies(), chromedp.Navigate(gw+path))
+			b.settle()
+			if got := evalString(b, `getComputedStyle(document.querySelector('.kl')).backgroundColor`); (got == "rgb(255, 255, 255)") != (scheme == "light") {
+				t.Errorf("%s, %s: the banner's background is %s", path, scheme, got)
 			}
-			var res string
-			b.run(chromedp.Evaluate(`axe.run(document.querySelector('[data-consent-banner]'), {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
-				&res, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
-			var violations []string
-			if err := json.Unmarshal([]byte(res), &violations); err != nil {
-				t.Fatalf("axe-core did not run: %q", res)
-			}
-			if len(violations) > 0 {
-				t.Errorf("%s, %s layer: axe-core violations: %v", path, layer, violations)
+			b.run(chromedp.Evaluate(string(axe), nil))
+			for _, layer := range []string{"first", "second"} {
+				if layer == "second" {
+					b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.WaitVisible(`[role="switch"]`, chromedp.ByQuery))
+				}
+				var res string
+				b.run(chromedp.Evaluate(`axe.run(document.querySelector('[data-consent-banner]'), {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
+					&res, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+				var violations []string
+				if err := json.Unmarshal([]byte(res), &violations); err != nil {
+					t.Fatalf("axe-core did not run: %q", res)
+				}
+				if len(violations) > 0 {
+					t.Errorf("%s, %s, %s layer: axe-core violations: %v", path, scheme, layer, violations)
+				}
 			}
 		}
 	}
+	b.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 
 	// The judge can fail: a control without a name is a violation.
 	var bad string
@@ -111,16 +118,26 @@ func TestBannerAccessibility(t *testing.T) {
 			t.Errorf("Tab did not reach %q within 12 presses: %v", want, seen)
 		}
 	}
-	b.run(chromedp.Focus(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.KeyEvent("\r"), chromedp.Sleep(150*time.Millisecond))
-	if !evalBool(b, `document.querySelector('[data-consent-banner] details').open`) {
-		t.Fatal("Enter on customise did not open the second layer")
+	// Enter on Customise brings the second layer in place, focus on its
+	// first switch; Space switches it; Escape goes back to the first
+	// layer, deciding nothing, focus on Customise.
+	b.run(chromedp.Focus(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.KeyEvent("\r"), chromedp.WaitVisible(`[role="switch"]`, chromedp.ByQuery))
+	if got := evalString(b, `document.activeElement.id + ' ' + document.activeElement.getAttribute('role') + ' ' + document.activeElement.checked`); got != "kl-c-functional switch false" {
+		t.Fatalf("after Enter on Customise the focus is on %q, want the first switch, off", got)
 	}
-	b.run(chromedp.KeyEvent("\t"), chromedp.KeyEvent(kbEscape), chromedp.Sleep(150*time.Millisecond))
-	if evalBool(b, `document.querySelector('[data-consent-banner] details').open`) || !evalBool(b, `!!document.querySelector('[data-consent-banner]')`) {
-		t.Error("Escape should close the second layer and decide nothing")
+	b.run(chromedp.KeyEvent(" "))
+	if !evalBool(b, `document.activeElement.checked`) {
+		t.Error("Space did not switch the focused category on")
+	}
+	b.run(chromedp.KeyEvent(kbEscape), chromedp.Sleep(150*time.Millisecond))
+	if evalBool(b, `!!document.querySelector('[role="switch"]')`) || !evalBool(b, `!!document.querySelector('[data-consent-banner]')`) {
+		t.Error("Escape should bring the first layer back and decide nothing")
 	}
 	if got := evalString(b, `document.activeElement.getAttribute('data-consent-action') || ''`); got != "customize" {
 		t.Errorf("focus after Escape on %q, want the customise control", got)
+	}
+	if got := evalString(b, `document.cookie`); strings.Contains(got, "kelisim") {
+		t.Errorf("Escape decided something: %s", got)
 	}
 }
 
@@ -159,6 +176,7 @@ func TestGoogleConsentMode(t *testing.T) {
 		t.Errorf("first dataLayer entry: %s", first)
 	}
 	b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#kl-c-analytics`, chromedp.ByQuery),
 		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
 		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
 	upd := evalString(b, `JSON.stringify(Array.from(window.dataLayer).map(e => Array.from(e)).filter(e => e[0]==='consent' && e[1]==='update'))`)
@@ -255,6 +273,79 @@ func TestBannerSmallScreensAndZoom(t *testing.T) {
 	}
 }
 
+// TestBannerOnAPhone: at 390×740 the first layer takes at most 40 % of
+// the screen in each language (Kazakh's texts are the longest), with
+// Accept all and Reject all side by side and of one size; Customise
+// brings the second layer in place, a named switch per category and
+// none on, every processor of the category under it.
+func TestBannerOnAPhone(t *testing.T) {
+	t.Parallel()
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(emulation.SetDeviceMetricsOverride(390, 740, 3, true))
+	for _, lang := range []string{"kk", "ru", "en"} {
+		b.run(network.ClearBrowserCookies(), chromedp.Navigate(gw+"/_consent/lang?l="+lang+"&return=/"),
+			chromedp.WaitVisible(`[data-consent-action="customize"]`, chromedp.ByQuery))
+		var m struct {
+			Lang                      string
+			Height, Viewport          float64
+			AcceptW, RejectW, AcceptY float64
+			RejectY, AcceptH, RejectH float64
+		}
+		b.run(chromedp.Evaluate(`(function () {
+			var k = document.querySelector('[data-consent-banner]'), a = document.querySelector('[data-consent-action="accept-all"]').getBoundingClientRect(),
+				r = document.querySelector('[data-consent-action="reject-all"]').getBoundingClientRect();
+			return {Lang: k.lang, Height: k.getBoundingClientRect().height, Viewport: innerHeight, AcceptW: a.width, RejectW: r.width, AcceptY: a.top, RejectY: r.top, AcceptH: a.height, RejectH: r.height};
+		})()`, &m))
+		share := m.Height / m.Viewport
+		t.Logf("%s: first layer %.0f px of %.0f (%.1f %%)", lang, m.Height, m.Viewport, 100*share)
+		if m.Lang != lang || m.Viewport != 740 {
+			t.Fatalf("measured the %q banner in a %.0f px viewport", m.Lang, m.Viewport)
+		}
+		if share > 0.40 {
+			t.Errorf("%s: the first layer covers %.1f %% of a 390×740 screen, over 40 %%", lang, 100*share)
+		}
+		if m.AcceptY != m.RejectY || m.AcceptW != m.RejectW || m.AcceptH != m.RejectH {
+			t.Errorf("%s: accept and reject are not side by side and of one size: %+v", lang, m)
+		}
+		b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.WaitVisible(`[role="switch"]`, chromedp.ByQuery))
+		got := evalString(b, `Array.from(document.querySelectorAll('[data-consent-banner] [role="switch"]')).map(s =>
+			s.labels[0].textContent + (s.checked ? ' on' : ' off') + (s.disabled ? ' fixed' : '') + ' | ' + document.getElementById(s.getAttribute('aria-describedby')).textContent).join('\n')`)
+		lines := strings.Split(got, "\n")
+		if len(lines) != 4 || !strings.Contains(lines[0], " on fixed | ") {
+			t.Fatalf("%s: second layer switches:\n%s", lang, got)
+		}
+		for i, want := range []string{"Yandex Maps", "Yandex Metrica", "Meta Pixel"} {
+			if l := lines[i+1]; !strings.Contains(l, " off | ") || !strings.Contains(l, want) {
+				t.Errorf("%s: switch %d is on or does not name %s: %s", lang, i+1, want, l)
+			}
+		}
+	}
+}
+
+// TestCustomiseWithoutJavaScript: Customise leads to the settings page's
+// second layer; the choice made there goes back to the page the visitor
+// was reading, and holds.
+func TestCustomiseWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, false)
+	b.run(chromedp.Navigate(gw+"/ru/contacts.html"), chromedp.WaitVisible(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery), chromedp.WaitVisible(`#kl-c-analytics`, chromedp.ByQuery))
+	if got := evalString(b, `location.pathname + ' ' + document.documentElement.lang`); got != "/_consent/settings ru" {
+		t.Fatalf("Customise without JavaScript led to %q", got)
+	}
+	b.run(chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery), chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
+		chromedp.Sleep(800*time.Millisecond))
+	if got := evalString(b, `location.pathname`); got != "/ru/contacts.html" {
+		t.Errorf("after the choice the visitor is on %s, not back on their page", got)
+	}
+	b.run(chromedp.Navigate(gw + "/_consent/settings?lang=ru"))
+	if !evalBool(b, `document.body.innerText.includes('Аналитика: разрешено') && document.body.innerText.includes('Маркетинг: отклонено')`) {
+		t.Errorf("the choice did not hold:\n%s", evalString(b, `document.body.innerText`))
+	}
+}
+
 // TestSettingsPage: with JavaScript off, the settings page changes a
 // choice (and comes back showing it, with its history), withdraws it,
 // and leads back to the page the visitor came from; with JavaScript on,
@@ -269,12 +360,11 @@ func TestSettingsPage(t *testing.T) {
 	settings := gw + "/_consent/settings?return=/news.html&lang=ru"
 
 	b := newBrowser(t, false)
-	b.run(chromedp.Navigate(settings), chromedp.WaitVisible(`[data-consent-action="customize"]`, chromedp.ByQuery))
+	b.run(chromedp.Navigate(settings), chromedp.WaitVisible(`#kl-c-analytics`, chromedp.ByQuery))
 	if !evalBool(b, `document.body.innerText.includes('Вы ещё не сделали выбор')`) {
 		t.Error("a new visitor is not told nothing is decided")
 	}
-	b.run(chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
-		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
+	b.run(chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
 		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
 		chromedp.Sleep(800*time.Millisecond))
 	if u := evalString(b, `location.pathname`); u != "/_consent/settings" {
@@ -309,24 +399,24 @@ func TestSettingsPage(t *testing.T) {
 }
 
 // TestThemeChangesTheBanner: a theme in the Caddyfile reaches what the
-// browser renders — the buttons' colour, the corners, the position —
+// browser renders — the buttons' colour, the corners, dark, the position —
 // and without one the built-in look stays.
 func TestThemeChangesTheBanner(t *testing.T) {
 	t.Parallel()
 	_, plain, _ := demo(t, "")
-	_, themed, _ := demo(t, "theme {\n\t\t\taccent 1b5e20\n\t\t\tradius 0\n\t\t\tposition bottom-left\n\t\t}")
+	_, themed, _ := demo(t, "theme {\n\t\t\taccent 1b5e20\n\t\t\tradius 0\n\t\t\tposition bottom-left\n\t\t\tdark on\n\t\t}")
 	b := newBrowser(t, true)
 	b.run(chromedp.EmulateViewport(1280, 800))
 	look := func(base string) string {
 		b.run(network.ClearBrowserCookies(), chromedp.Navigate(base+"/"), chromedp.WaitVisible(`[data-consent-action="accept-all"]`, chromedp.ByQuery))
 		return evalString(b, `(function () { var k = document.querySelector('.kl'), s = getComputedStyle(document.querySelector('[data-consent-action="accept-all"]'));
-  return s.backgroundColor + ' | ' + getComputedStyle(k).borderTopLeftRadius + ' | ' + Math.round(k.getBoundingClientRect().left) })()`)
+  return s.backgroundColor + ' | ' + getComputedStyle(k).borderTopLeftRadius + ' | ' + getComputedStyle(k).backgroundColor + ' | ' + Math.round(k.getBoundingClientRect().left) })()`)
 	}
-	got, want := look(plain), "rgb(11, 87, 208) | 12px | "
+	got, want := look(plain), "rgb(11, 87, 208) | 12px | rgb(255, 255, 255) | "
 	if !strings.HasPrefix(got, want) || strings.HasSuffix(got, "| 16") {
 		t.Errorf("built-in look: %q, want %q and centred", got, want)
 	}
-	if got := look(themed); got != "rgb(27, 94, 32) | 0px | 16" {
-		t.Errorf("themed: %q, want the accent, square corners, at the left (16px)", got)
+	if got := look(themed); got != "rgb(27, 94, 32) | 0px | rgb(31, 31, 31) | 16" {
+		t.Errorf("themed: %q, want the accent, square corners, dark, at the left (16px)", got)
 	}
 }

@@ -176,6 +176,15 @@ func (g *Gateway) postConsent(w http.ResponseWriter, r *http.Request) error {
 		// The banner's language buttons: no decision.
 		return g.switchLang(w, r, l, req.Return)
 	}
+	if req.Action == "customize" {
+		// The first layer's Customise without JavaScript: the second
+		// layer is the settings page's, and a choice made there goes
+		// back to the page (choose=1).
+		to := g.cfg.Prefix + "settings?choose=1&lang=" + url.QueryEscape(g.cfg.Banner.Lang(req.Lang)) + "&return=" + url.QueryEscape(safeReturn(req.Return))
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
 	if req.Action == "withdraw" {
 		// The settings page's form: the same as DELETE, then back.
 		code, out := g.withdraw(w, r)
@@ -415,7 +424,8 @@ func (g *Gateway) withdraw(w http.ResponseWriter, r *http.Request) (int, withdra
 	return http.StatusOK, out
 }
 
-// serveBanner returns the banner markup (for the script to reopen it) or,
+// serveBanner returns the banner's second layer (for the script to show
+// it in place: Customise, reopening) or,
 // as "settings", the settings page (settings.go).
 func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool) error {
 	v := g.visitor(r)
@@ -436,7 +446,7 @@ func (g *Gateway) serveBanner(w http.ResponseWriter, r *http.Request, page bool)
 	}
 	// Absolute: the script puts this in a page whose <base href> may
 	// point elsewhere.
-	_, err := w.Write(g.cfg.Banner.Body(lang, v.granted(), ret, "//"+r.Host, false, v.gpc))
+	_, err := w.Write(g.cfg.Banner.Choices(lang, v.granted(), ret, "//"+r.Host, false, v.gpc))
 	return err
 }
 

@@ -308,7 +308,7 @@ func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 			if v.decided {
 				return head, g.cfg.Banner.Reopen(lang, site, ascii)
 			}
-			return head, g.cfg.Banner.Body(lang, granted, ret, site, ascii, v.gpc)
+			return head, g.cfg.Banner.Body(lang, ret, site, ascii, v.gpc)
 		},
 		Placeholder: func(proc int, pageLang string) string {
 			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret, site)

@@ -15,10 +15,14 @@ func (g *Gateway) settingsPage(r *http.Request, v visitor, lang, ret string) []b
 	p := banner.SettingsPage{Lang: lang, Site: "//" + r.Host, Host: r.Host, Return: ret,
 		Granted: v.granted(), Decided: v.decided, GPC: v.gpc, Withdrawn: r.URL.Query().Get("withdrawn")}
 	// A choice made here comes back here, to show it, in the language
-	// the page was asked in.
-	p.FormReturn = g.cfg.Prefix + "settings?return=" + url.QueryEscape(ret)
-	if l := r.URL.Query().Get("lang"); l != "" {
-		p.FormReturn += "&lang=" + url.QueryEscape(lang)
+	// the page was asked in — unless the visitor came by the banner's
+	// Customise (choose=1): then it goes back to their page, as the
+	// banner's own buttons do.
+	if r.URL.Query().Get("choose") != "1" {
+		p.FormReturn = g.cfg.Prefix + "settings?return=" + url.QueryEscape(ret)
+		if l := r.URL.Query().Get("lang"); l != "" {
+			p.FormReturn += "&lang=" + url.QueryEscape(lang)
+		}
 	}
 	if v.known {
 		recs, err := g.cfg.Store.History(r.Context(), v.state.ID)

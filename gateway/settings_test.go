@@ -135,3 +135,32 @@ func TestSettingsPageSaysAWithdrawalWaits(t *testing.T) {
 		t.Errorf("the language switch changed the site's own query: %q", loc)
 	}
 }
+
+// TestCustomiseLeadsToTheSecondLayer: the first layer's Customise, posted
+// without JavaScript, leads to the settings page's switches in the
+// banner's language, and the choice made there goes back to the page
+// the visitor was reading — never to another site.
+func TestCustomiseLeadsToTheSecondLayer(t *testing.T) {
+	e := newEnv(t, "v1", htmlOrigin("<!doctype html><html><head></head><body>hi</body></html>"))
+	for ret, back := range map[string]string{"/news/1.html?x=1": "/news/1.html?x=1", "//evil.example/": "/"} {
+		form := url.Values{"action": {"customize"}, "lang": {"ru"}, "return": {ret}}
+		res := e.do("POST", "/_consent/consent", strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+		res.Body.Close()
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/_consent/settings?") {
+			t.Fatalf("customise: %d to %q", res.StatusCode, loc)
+		}
+		page := readAll(t, e.do("GET", loc, nil))
+		for _, want := range []string{`<html lang="ru">`, `role="switch" id="kl-c-analytics"`, `name="return" value="` + html.EscapeString(back) + `"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("return %q: the page %s lacks %s", ret, loc, want)
+			}
+		}
+		if strings.Contains(page, "evil") {
+			t.Errorf("return %q reached the page", ret)
+		}
+	}
+	if res := e.do("GET", "/", nil); !strings.Contains(readAll(t, res), `value="customize"`) {
+		t.Error("the page's banner has no Customise")
+	}
+}

@@ -142,7 +142,7 @@ func newConformance(t testing.TB) *conformance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &conformance{c: c, head: b.Head(0, false, "en", ""), body: b.Body("en", 0, "/", "", true, false)}
+	k := &conformance{c: c, head: b.Head(0, false, "en", ""), body: b.Body("en", "/", "", true, false)}
 	k.inject = &rewrite.Policy{Catalog: c, Document: true, Head: k.head, Body: k.body}
 	k.plain = &rewrite.Policy{Catalog: c, Document: true}
 	return k

@@ -127,6 +127,7 @@ window.kelisimUI = function (k) {
       }
       b.parentNode.removeChild(b);
     }
+    first = null;
     activate();
   }
   function choose(action, form, extra, btn) {
@@ -148,32 +149,55 @@ window.kelisimUI = function (k) {
     return true;
   }
   var posting = false;
-  // Escape closes the second layer without deciding, focus back on its
-  // summary.
+  // The second layer comes from the gateway (without JavaScript it is
+  // the settings page's) and takes the banner's place; first keeps the
+  // first layer meanwhile, for Escape to bring back.
+  var first = null;
+  function secondLayer() {
+    var ret = "return=" + encodeURIComponent(location.pathname + location.search);
+    return f0(P + "banner?lang=" + encodeURIComponent(lang) + "&" + ret, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var box = d.createElement("div");
+        box.innerHTML = html;
+        return box.firstElementChild;
+      });
+  }
+  function show(layer, old) {
+    if (old) old.parentNode.replaceChild(layer, old); else d.body.insertBefore(layer, d.body.firstChild);
+    var sw = layer.querySelector("[role=switch]:not([disabled])");
+    if (sw) sw.focus();
+  }
+  function customize(btn) {
+    var b = banner();
+    if (!b || b.querySelector("[role=switch]")) return;
+    secondLayer().then(function (layer) { first = b; show(layer, b); }, function () {
+      // The plain form post leads to the settings page.
+      if (btn.form.requestSubmit) btn.form.requestSubmit(btn); else btn.form.submit();
+    });
+  }
+  function reopen() {
+    if (!f0) { location.href = P + "settings?return=" + encodeURIComponent(location.pathname + location.search); return; }
+    if (banner()) return;
+    secondLayer().then(function (layer) { show(layer, null); });
+  }
+  // Escape leaves the second layer without deciding: back to the first
+  // (focus on Customise), or, reopened, closed (focus on the reopen
+  // button). The settings page's stays.
   d.addEventListener("keydown", function (e) {
-    if (e.key !== "Escape") return;
-    var det = e.target.closest && e.target.closest("[data-consent-banner] details[open]");
-    if (!det) return;
-    det.open = false;
-    det.querySelector("summary").focus();
+    var b = e.key === "Escape" && !cfg.settings && e.target.closest && e.target.closest("[data-consent-banner]");
+    if (!b || !b.querySelector("[role=switch]")) return;
+    var back = first ? first.querySelector("[data-consent-action=customize]") : d.querySelector("[data-consent-reopen]");
+    if (first) b.parentNode.replaceChild(first, b); else b.parentNode.removeChild(b);
+    first = null;
+    if (back) back.focus();
   });
   // click acts on a banner control or reopen link t the guard passed on.
   function click(t) {
     var act = t.getAttribute("data-consent-action");
-    if (act) choose(act, t.form, null, t); else reopen();
-  }
-  function reopen() {
-    var ret = "return=" + encodeURIComponent(location.pathname + location.search);
-    if (banner() || !f0) { if (!f0) location.href = P + "settings?" + ret; return; }
-    f0(P + "banner?lang=" + encodeURIComponent(lang) + "&" + ret, { credentials: "same-origin" })
-      .then(function (r) { return r.text(); })
-      .then(function (html) {
-        d.body.insertAdjacentHTML("afterbegin", html);
-        var b = banner(), det = b && b.querySelector("details");
-        if (det) det.open = true;
-        var first = b && b.querySelector("button,input:not([disabled])");
-        if (first) first.focus();
-      });
+    if (act === "customize") customize(t);
+    else if (act) choose(act, t.form, null, t);
+    else reopen();
   }
   // Placeholders of blocked iframes live in their srcdoc (same origin).
   function wirePlaceholder(fr) {

@@ -377,9 +377,8 @@
   });
   d.addEventListener("click", function (e) {
     var t = e.target.closest ? e.target.closest(CONTROLS) : null;
-    // Customise opens natively (<details>); without fetch the plain
-    // form post and links work.
-    if (!t || t.getAttribute("data-consent-action") === "customize" || !f0) return;
+    // Without fetch the plain form post and links work.
+    if (!t || !f0) return;
     e.preventDefault();
     withUI(function (u) { u.click(t); }, function () {
       // The second script did not load: the form posts, the link goes.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -21,7 +22,7 @@ func main() {
 	base := flag.String("base", "http://localhost:8080", "gateway URL of the running demo")
 	out := flag.String("out", "docs", "directory for the PNG files")
 	flag.Parse()
-	os.MkdirAll(*out, 0o755)
+	os.MkdirAll(filepath.Join(*out, "banner"), 0o755)
 	profile, _ := os.MkdirTemp("", "shots-")
 	defer os.RemoveAll(profile)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox,
@@ -30,7 +31,7 @@ func main() {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel = context.WithTimeout(ctx, 180*time.Second)
 	defer cancel()
 
 	// shot captures the viewport (where the fixed banner is); full pages
@@ -50,16 +51,38 @@ func main() {
 			return os.WriteFile(filepath.Join(*out, name), buf, 0o644)
 		})
 	}
+	// The banner: phone and desktop, Kazakh and Russian, light and dark,
+	// first and second layer, each from a fresh visit.
+	var acts []chromedp.Action
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"phone", 390, 740}, {"desktop", 1280, 800}} {
+		for _, lang := range []struct{ code, path string }{{"kk", "/"}, {"ru", "/ru/index.html"}} {
+			for _, scheme := range []string{"light", "dark"} {
+				name := "banner/" + vp.name + "-" + lang.code + "-" + scheme
+				acts = append(acts,
+					network.ClearBrowserCookies(),
+					chromedp.EmulateViewport(vp.w, vp.h),
+					emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
+					chromedp.Navigate(*base+lang.path),
+					chromedp.WaitVisible(`[data-consent-banner]`, chromedp.ByQuery),
+					chromedp.Sleep(300*time.Millisecond),
+					shot(name+"-1.png"),
+					chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+					chromedp.WaitVisible(`[role="switch"]`, chromedp.ByQuery),
+					chromedp.Sleep(300*time.Millisecond),
+					shot(name+"-2.png"))
+			}
+		}
+	}
 	auth := base64.StdEncoding.EncodeToString([]byte("marketing:kelisim-demo"))
-	err := chromedp.Run(ctx,
-		network.Enable(),
+	acts = append(acts,
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		network.ClearBrowserCookies(),
+		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(*base+"/"),
 		chromedp.WaitVisible(`[data-consent-banner]`, chromedp.ByQuery),
-		chromedp.Sleep(300*time.Millisecond),
-		shot("banner-kk.png"),
-		chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
-		chromedp.Sleep(300*time.Millisecond),
-		shot("banner-kk-settings.png"),
 		chromedp.Click(`[data-consent-action="reject-all"]`, chromedp.ByQuery),
 		chromedp.Sleep(500*time.Millisecond),
 		chromedp.Navigate(*base+"/ru/contacts.html"),
@@ -70,8 +93,7 @@ func main() {
 		// The settings page after a choice of one's own, on a phone.
 		chromedp.EmulateViewport(390, 740),
 		chromedp.Navigate(*base+"/_consent/settings?return=/ru/contacts.html&lang=ru"),
-		chromedp.Sleep(500*time.Millisecond),
-		chromedp.Click(`[data-consent-action="customize"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#kl-c-analytics`, chromedp.ByQuery),
 		chromedp.Click(`#kl-c-analytics`, chromedp.ByQuery),
 		chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
 		chromedp.Sleep(1200*time.Millisecond),
@@ -82,6 +104,7 @@ func main() {
 		chromedp.Sleep(300*time.Millisecond),
 		shot("dashboard.png"),
 	)
+	err := chromedp.Run(ctx, append([]chromedp.Action{network.Enable()}, acts...)...)
 	if err != nil {
 		log.Fatal(err)
 	}
