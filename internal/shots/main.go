@@ -48,6 +48,9 @@ func main() {
 			if err != nil {
 				return err
 			}
+			if buf, err = shrink(buf); err != nil {
+				return err
+			}
 			return os.WriteFile(filepath.Join(*out, name), buf, 0o644)
 		})
 	}
