@@ -349,7 +349,8 @@ func TestCustomiseWithoutJavaScript(t *testing.T) {
 // TestSettingsPage: with JavaScript off, the settings page changes a
 // choice (and comes back showing it, with its history), withdraws it,
 // and leads back to the page the visitor came from; with JavaScript on,
-// axe-core finds no WCAG 2.2 AA violation on it, undecided or decided.
+// axe-core finds no WCAG 2.2 AA violation on it, undecided or decided,
+// light or dark.
 func TestSettingsPage(t *testing.T) {
 	t.Parallel()
 	axe, err := os.ReadFile(filepath.Join(repoRoot, "e2e", ".axe", "node_modules", "axe-core", "axe.min.js"))
@@ -388,12 +389,18 @@ func TestSettingsPage(t *testing.T) {
 			postJSON(t, gw+"/_consent/consent", `{"action":"accept-all"}`, "")
 			js.run(chromedp.Evaluate(`fetch('/_consent/consent', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"action":"accept-all"}'})`, nil), chromedp.Sleep(300*time.Millisecond))
 		}
-		js.run(chromedp.Navigate(settings), chromedp.WaitVisible(`h1`, chromedp.ByQuery), chromedp.Evaluate(string(axe), nil))
-		var out string
-		js.run(chromedp.Evaluate(`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
-			&out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
-		if out != "[]" {
-			t.Errorf("%s: axe-core violations on the settings page: %s", state, out)
+		for _, scheme := range []string{"light", "dark"} {
+			js.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
+				chromedp.Navigate(settings), chromedp.WaitVisible(`h1`, chromedp.ByQuery), chromedp.Evaluate(string(axe), nil))
+			if got := evalString(js, `getComputedStyle(document.body).backgroundColor`); (got == "rgb(245, 246, 248)") != (scheme == "light") {
+				t.Errorf("%s, %s: the page's background is %s", state, scheme, got)
+			}
+			var out string
+			js.run(chromedp.Evaluate(`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa']}}).then(r => JSON.stringify(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))`,
+				&out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+			if out != "[]" {
+				t.Errorf("%s, %s: axe-core violations on the settings page: %s", state, scheme, out)
+			}
 		}
 	}
 }
