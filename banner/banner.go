@@ -410,7 +410,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 {{- end -}}
 
 {{- define "choices" -}}
-<div data-consent-banner class="kl" lang="{{.Lang}}"{{if not .NoReopen}} data-reopen="{{.T.reopen}}"{{end}} role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
+<div data-consent-banner class="kl" lang="{{.Lang}}"{{if not .NoReopen}} data-reopen="{{.T.reopen}}"{{end}} data-close="{{.T.close}}" role="dialog" aria-labelledby="kl-title" aria-describedby="kl-text">
 {{template "top" .}}
 <p id="kl-text">{{.Details}} {{.T.kept}} <a href="{{.PolicyURL}}">{{.T.policy}}</a>{{if .Contact}} · {{.T.contact}}: {{.Contact}}{{end}}</p>
 {{- if .GPC}}<p class="kl-gpc">{{.T.gpc}}</p>{{end}}

@@ -19,7 +19,7 @@ type Texts map[string]string
 // textKeys are the keys every language must define.
 var textKeys = []string{"name", "title", "body", "details", "policy", "site", "accept", "reject", "customize", "save",
 	"necessary", "necessary_desc", "functional", "functional_desc", "analytics", "analytics_desc",
-	"marketing", "marketing_desc", "processors", "abroad", "blocked", "load_once", "allow", "reopen",
+	"marketing", "marketing_desc", "processors", "abroad", "blocked", "load_once", "allow", "reopen", "close",
 	"kept", "gpc", "language", "contact",
 	// The settings page's.
 	"back", "current", "undecided", "on", "off", "history", "no_history", "unavailable", "withdraw", "withdraw_desc",

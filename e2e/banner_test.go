@@ -323,6 +323,46 @@ func TestBannerOnAPhone(t *testing.T) {
 	}
 }
 
+// TestReopenedChoices: after a choice, the reopen button shows the second
+// layer with the choice switched as it stands; its close button (named)
+// and Escape leave it without deciding, focus back on the reopen
+// button; a category switched off there is withdrawn.
+func TestReopenedChoices(t *testing.T) {
+	t.Parallel()
+	_, gw, _ := demo(t, "")
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(gw+"/"), chromedp.WaitVisible(`[data-consent-action="accept-all"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-consent-reopen]`, chromedp.ByQuery))
+	if got := evalString(b, `document.querySelector('[data-consent-reopen]').getAttribute('aria-label')`); got != "Cookie баптаулары" {
+		t.Errorf("the reopen button is named %q", got)
+	}
+	for _, leave := range []string{"close", "escape"} {
+		b.run(chromedp.Click(`[data-consent-reopen]`, chromedp.ByQuery), chromedp.WaitVisible(`[role="switch"]`, chromedp.ByQuery))
+		if got := evalString(b, `Array.from(document.querySelectorAll('[role="switch"]')).map(s => s.checked ? 'on' : 'off').join(' ')`); got != "on on on on" {
+			t.Errorf("the reopened layer does not show accept-all: %s", got)
+		}
+		if leave == "close" {
+			if got := evalString(b, `document.querySelector('.kl-x').getAttribute('aria-label')`); got != "Жабу" {
+				t.Errorf("the close button is named %q", got)
+			}
+			b.run(chromedp.Click(`.kl-x`, chromedp.ByQuery))
+		} else {
+			b.run(chromedp.KeyEvent(kbEscape))
+		}
+		b.run(chromedp.Sleep(150 * time.Millisecond))
+		if got := evalString(b, `(document.querySelector('[data-consent-banner]') ? 'banner ' : '') + (document.activeElement.hasAttribute('data-consent-reopen') ? 'focus on reopen' : document.activeElement.outerHTML.slice(0, 80))`); got != "focus on reopen" {
+			t.Errorf("after %s: %s", leave, got)
+		}
+	}
+	b.run(chromedp.Click(`[data-consent-reopen]`, chromedp.ByQuery), chromedp.WaitVisible(`#kl-c-marketing`, chromedp.ByQuery),
+		chromedp.Click(`#kl-c-marketing`, chromedp.ByQuery), chromedp.Click(`[data-consent-action="save"]`, chromedp.ByQuery),
+		chromedp.Sleep(1500*time.Millisecond))
+	b.settle()
+	if got := evalString(b, `window.kelisim.consent().join(' ')`); got != "functional analytics" {
+		t.Errorf("after switching marketing off: %q", got)
+	}
+}
+
 // TestCustomiseWithoutJavaScript: Customise leads to the settings page's
 // second layer; the choice made there goes back to the page the visitor
 // was reading, and holds.

@@ -163,10 +163,27 @@ window.kelisimUI = function (k) {
         return box.firstElementChild;
       });
   }
+  // show puts the second layer in place of old (the first layer), or
+  // first in the page (reopened), with a button that leaves it.
   function show(layer, old) {
+    var x = d.createElement("button");
+    x.type = "button";
+    x.className = "kl-x";
+    sa.call(x, "aria-label", layer.getAttribute("data-close"));
+    x.onclick = function () { leave(layer); };
+    layer.insertBefore(x, layer.firstChild);
     if (old) old.parentNode.replaceChild(layer, old); else d.body.insertBefore(layer, d.body.firstChild);
     var sw = layer.querySelector("[role=switch]:not([disabled])");
     if (sw) sw.focus();
+  }
+  // leave closes the second layer without deciding: back to the first
+  // (focus on Customise), or, reopened, away (focus on the reopen
+  // button).
+  function leave(layer) {
+    var back = first ? first.querySelector("[data-consent-action=customize]") : d.querySelector("[data-consent-reopen]");
+    if (first) layer.parentNode.replaceChild(first, layer); else layer.parentNode.removeChild(layer);
+    first = null;
+    if (back) back.focus();
   }
   function customize(btn) {
     var b = banner();
@@ -181,16 +198,11 @@ window.kelisimUI = function (k) {
     if (banner()) return;
     secondLayer().then(function (layer) { show(layer, null); });
   }
-  // Escape leaves the second layer without deciding: back to the first
-  // (focus on Customise), or, reopened, closed (focus on the reopen
-  // button). The settings page's stays.
+  // Escape leaves a second layer shown in place; the settings page's
+  // stays.
   d.addEventListener("keydown", function (e) {
-    var b = e.key === "Escape" && !cfg.settings && e.target.closest && e.target.closest("[data-consent-banner]");
-    if (!b || !b.querySelector("[role=switch]")) return;
-    var back = first ? first.querySelector("[data-consent-action=customize]") : d.querySelector("[data-consent-reopen]");
-    if (first) b.parentNode.replaceChild(first, b); else b.parentNode.removeChild(b);
-    first = null;
-    if (back) back.focus();
+    var b = e.key === "Escape" && e.target.closest && e.target.closest("[data-consent-banner]");
+    if (b && b.querySelector(".kl-x")) leave(b);
   });
   // click acts on a banner control or reopen link t the guard passed on.
   function click(t) {

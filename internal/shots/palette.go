@@ -32,7 +32,15 @@ func shrink(src []byte) ([]byte, error) {
 	for c := range count {
 		colours = append(colours, c)
 	}
-	sort.Slice(colours, func(i, j int) bool { return count[colours[i]] > count[colours[j]] })
+	// Most used first; ties by value, so the same screen gives the same
+	// file.
+	sort.Slice(colours, func(i, j int) bool {
+		a, b := colours[i], colours[j]
+		if count[a] != count[b] {
+			return count[a] > count[b]
+		}
+		return uint32(a.R)<<16|uint32(a.G)<<8|uint32(a.B) < uint32(b.R)<<16|uint32(b.G)<<8|uint32(b.B)
+	})
 	pal := make(color.Palette, min(len(colours), 256))
 	for i := range pal {
 		pal[i] = colours[i]
