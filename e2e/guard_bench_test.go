@@ -11,7 +11,8 @@ import (
 
 // BenchmarkGuardSetters measures, in Chromium, what the client guard
 // costs a page script: URL setters (script.src, img.srcset, link.href,
-// setAttribute) and innerHTML, each wrapped by the guard, against the
+// setAttribute) and innerHTML (with a third-party URL, and with the
+// site's own URLs only), each wrapped by the guard, against the
 // browser's own setter (from a fresh frame's realm) on the same element
 // and value, in the same page. The ratio is the guard's factor; a
 // third-party URL that is no processor is the worst case (the guard
@@ -47,8 +48,14 @@ func BenchmarkGuardSetters(b *testing.B) {
   pair('img.srcset', document.createElement('img'), 'srcset', 'HTMLImageElement', u);
   var s = document.createElement('script'), sa = W.Element.prototype.setAttribute;
   ratio('setAttribute', function () { for (var i = 0; i < N; i++) s.setAttribute('src', u + i); }, function () { for (var i = 0; i < N; i++) sa.call(s, 'src', u + i); }, N);
-  var div = document.createElement('div'), ih = pristine('Element', 'innerHTML'), html = '<p>text <a href="/x">link</a></p><img src="' + u;
-  ratio('innerHTML', function () { for (var i = 0; i < N / 20; i++) div.innerHTML = html + i + '">'; }, function () { for (var i = 0; i < N / 20; i++) ih.call(div, html + i + '">'); }, N / 20);
+  // innerHTML: markup with a third-party URL, which the guard parses
+  // inertly first to check, and markup with the site's own URLs only,
+  // which it lets through unparsed.
+  var div = document.createElement('div'), ih = pristine('Element', 'innerHTML');
+  [['innerHTML', '<p>text <a href="/x">link</a></p><img src="' + u], ['innerHTML-own', '<p>text <a href="/x">link</a></p><img src="/img/a.png?v=']].forEach(function (c) {
+    var html = c[1];
+    ratio(c[0], function () { for (var i = 0; i < N / 20; i++) div.innerHTML = html + i + '">'; }, function () { for (var i = 0; i < N / 20; i++) ih.call(div, html + i + '">'); }, N / 20);
+  });
   return out;
 })()`
 	for b.Loop() {

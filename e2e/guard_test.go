@@ -63,6 +63,16 @@ func guardCases() []guardCase {
 		{name: "domparser-adopt-node", js: `var doc = new DOMParser().parseFromString('<img src="' + T + '">', 'text/html'); slot.append(document.adoptNode(doc.body.firstChild))`},
 		{name: "iframe-srcdoc-property", js: `var f = document.createElement('iframe'); f.srcdoc = '<img src="' + T + '">'; slot.append(f)`},
 		{name: "lying-to-string", js: `var n = 0, u = { toString: function () { return n++ ? T : '/own.png' } }; var i = new Image(); i.src = u; slot.append(i)`, noAccept: true, noTeeth: true},
+		// Markup the guard lets through unparsed must name no other host:
+		// the URL parser's dropped newlines, a scheme without slashes,
+		// character references, CSS escapes.
+		{name: "html-split-slashes", js: `slot.innerHTML = '<img src="/\n/' + T.slice(8) + '">'`},
+		{name: "html-scheme-without-slashes", js: `slot.innerHTML = '<img src="https:' + T.slice(8) + '">'`},
+		{name: "html-entity-slashes", js: `slot.innerHTML = '<img src="&#47;&#47;' + T.slice(8) + '">'`},
+		{name: "css-escaped-url", js: `slot.innerHTML = '<div style="width:9px;height:9px;background:url(\\2f\\2f' + T.slice(8) + ')"></div>'`},
+		// A host whose path decides: what one URL of it says is not kept
+		// for the next.
+		{name: "same-host-other-path", js: `var a = new Image(), i = new Image(); a.src = 'https://dzen.ru/favicon.ico'; i.src = 'https://dzen.ru/embed/guard'; slot.append(a, i)`},
 		{name: "relative-to-a-base", js: `var b = document.createElement('base'); b.href = T.replace(/watch.*/, ''); document.head.append(b); var i = new Image(); i.src = 'watch/base-relative'; slot.append(i)`},
 		{name: "xhr-fails-as-refused", js: `var x = new XMLHttpRequest(); x.open('GET', T); x.onloadend = function () { window.xhrDone = true }; x.send()`,
 			noAccept: true, holds: `window.xhrDone === true`},

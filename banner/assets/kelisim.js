@@ -41,13 +41,21 @@
   // here: the page's own host and port, read once (every read of
   // location goes through the browser's cross-origin checks).
   var here = location.host;
+  // seen: what the start of an absolute URL up to its first "/" after
+  // the scheme decides — its category bits, or -1 where the path does or
+  // the URL parser must read it — so a URL of a host met before costs
+  // one look-up (a page sets thousands of them). Bounded: emptied when
+  // full.
+  var seen = Object.create(null), nSeen = 0;
   function classify(url) {
-    var m = /^https?:\/\/(([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d+)?)(?=[\/?#]|$)/.exec(url);
-    if (m) {
-      if (m[1] === here) return 0;
-      var c = byHost(m[2], null);
-      if (c >= 0) return c;
+    var end = url.lastIndexOf("http", 0) ? -1 : url.indexOf("/", 8), key = end > 0 && url.slice(0, end), c = key ? seen[key] : -1;
+    if (c === undefined) {
+      var m = /^https?:\/\/(([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d+)?)(?=[\/?#]|$)/.exec(key + "/");
+      c = !m ? -1 : m[1] === here ? 0 : byHost(m[2], null);
+      if (++nSeen > 999) seen = Object.create(null), nSeen = 0;
+      seen[key] = c;
     }
+    if (c >= 0) return c;
     var u;
     try { u = new URL(url, d.baseURI); } catch (e) { return 0; }
     if (u.host === here || !/^(https?|wss?):$/.test(u.protocol)) return 0;
@@ -173,9 +181,15 @@
     if (safe !== doc) { held++; sa.call(el, "srcdoc", safe); }
   }
   // cssBlocked returns the categories not granted of the processors the
-  // URLs in CSS text (url(), @import) load from.
+  // URLs in CSS text (url(), @import) load from. Escapes (\2f for "/",
+  // \75 rl for url) are read first, as the browser's CSS parser reads
+  // them.
   function cssBlocked(css) {
     var c = 0, re = /url\(\s*(['"]?)([^'")]+)\1|@import\s*(['"])([^'"]+)\3/gi, m;
+    css = css && css.replace(/\\(?:([0-9a-f]{1,6})[ \t\n\r\f]?|(.))/gi, function (_, hex, ch) {
+      var n = hex && parseInt(hex, 16);
+      return hex ? String.fromCodePoint(n && n < 0x110000 && (n < 0xd800 || n > 0xdfff) ? n : 0xfffd) : ch;
+    });
     while (css && (m = re.exec(css))) c |= blocked(m[2] || m[4]);
     return c;
   }
@@ -205,7 +219,8 @@
   // may have renamed data-<name>.
   var SEL = [], MOVED = ["type", "style", "action"];
   for (var t in FETCH) FETCH[t].forEach(function (a) {
-    setter(d.createElement(t), a, function (o, el, v) { v = str(v); park(el, a, v, 1) || o.call(el, v); });
+    var check = SRCSET.indexOf(a) < 0 ? blocked : blockedSet;
+    setter(d.createElement(t), a, function (o, el, v) { v = str(v); check(String(v)) ? park(el, a, v, 1) : o.call(el, v); });
     if (MOVED.indexOf(a) < 0) {
       MOVED.push(a);
       SEL.push("[" + a.replace("xlink:", "*|") + "]");
@@ -230,9 +245,16 @@
   // again; raw-text contexts (script, style…), SVG/MathML and Trusted
   // Types values pass as they are.
   var RAW = { SCRIPT: 1, STYLE: 1, TEXTAREA: 1, XMP: 1, NOEMBED: 1, NOFRAMES: 1, IFRAME: 1, TITLE: 1, NOSCRIPT: 1 };
+  // Markup with no "//", no backslash (URLs read it as "/", CSS escapes
+  // with it), no "http(s):" (a special scheme finds its host without
+  // slashes) and no character reference, once the tabs and newlines the
+  // URL parser drops are out, names no other host: it cannot reach a
+  // processor, unless the page's base URL is one's.
+  var ELSEWHERE = /\/\/|\\|&|https?:/i;
   function guardHTML(html, ctx) {
     if (typeof html !== "string" || html.indexOf("<") < 0) return html;
     if (ctx && (RAW[ctx.tagName] || !(ctx instanceof HTMLElement))) return html;
+    if (!ELSEWHERE.test(html.replace(/[\t\n\r]+/g, "")) && !classify(d.baseURI)) return html;
     var t = d.createElement("template");
     ih.set.call(t, html);
     if (!t.content.querySelector(SEL)) return html;
