@@ -46,15 +46,20 @@
   // the URL parser must read it — so a URL of a host met before costs
   // one look-up (a page sets thousands of them). Bounded: emptied when
   // full.
-  var seen = Object.create(null), nSeen = 0;
+  // last is the key looked up last and lastC its answer: a run of URLs
+  // of one host is compared, not looked up.
+  var seen = Object.create(null), nSeen = 0, last = "", lastC;
   function classify(url) {
-    var end = url.lastIndexOf("http", 0) ? -1 : url.indexOf("/", 8), key = end > 0 && url.slice(0, end), c = key ? seen[key] : -1;
+    var end = url.lastIndexOf("http", 0) ? -1 : url.indexOf("/", 8), key, c;
+    if (end > 0 && end === last.length && url.lastIndexOf(last, 0) === 0) c = lastC;
+    else c = (key = end > 0 && url.slice(0, end)) ? seen[key] : -1;
     if (c === undefined) {
       var m = /^https?:\/\/(([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d+)?)(?=[\/?#]|$)/.exec(key + "/");
       c = !m ? -1 : m[1] === here ? 0 : byHost(m[2], null);
       if (++nSeen > 999) seen = Object.create(null), nSeen = 0;
       seen[key] = c;
     }
+    if (key) last = key, lastC = c;
     if (c >= 0) return c;
     var u;
     try { u = new URL(url, d.baseURI); } catch (e) { return 0; }
