@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/csp"
 )
 
 func init() {
@@ -52,6 +54,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    text           <kk|ru|en> <key> <text>
 //	    rate_limit     <decisions per minute per address>|off
 //	    replay_cache   <size, e.g. 32MiB>|off
+//	    csp            report-only|enforce|off
+//	    csp allow      <host[/path]...>
 //	    processor <id> {
 //	        name       <display name>
 //	        company    <legal entity>
@@ -75,7 +79,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	var unknown []pendingID
 	for d.NextBlock(0) {
 		sub := d.Val()
-		if sub != "processor" && sub != "necessary" && sub != "text" && sub != "processors" {
+		if sub != "processor" && sub != "necessary" && sub != "text" && sub != "processors" && sub != "csp" {
 			if seen[sub] {
 				return d.Errf("%s specified more than once", sub)
 			}
@@ -188,6 +192,33 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("replay_cache %q: want a size such as 32MiB, or off", v)
 			}
 			h.ReplayCache = int64(n)
+		case "csp":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Errf("csp wants report-only, enforce, off, or allow <host...>")
+			}
+			if args[0] == "allow" {
+				if len(args) == 1 {
+					return d.Errf("csp allow wants hosts, e.g. csp allow cdn.example.com fonts.example.net")
+				}
+				for _, a := range args[1:] {
+					if err := csp.CheckAllow(builtinCatalog(), a); err != nil {
+						return d.Err(err.Error())
+					}
+				}
+				h.CSPAllow = append(h.CSPAllow, args[1:]...)
+				break
+			}
+			if len(args) > 1 {
+				return d.Errf("csp %s takes no more arguments (hosts go on a line of their own: csp allow <host...>)", args[0])
+			}
+			if _, err := csp.ParseMode(args[0]); err != nil {
+				return d.Errf("%v%s", err, catalog.DidYouMean(args[0], []string{"report-only", "enforce", "off", "allow"}))
+			}
+			if h.CSP != "" {
+				return d.Errf("csp %s: the mode is already %s", args[0], h.CSP)
+			}
+			h.CSP = args[0]
 		case "necessary":
 			hosts := d.RemainingArgs()
 			if len(hosts) == 0 {
@@ -229,7 +260,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // options are the consent directive's sub-directives.
 var options = []string{"policy_version", "prefix", "secret", "operator", "contact", "policy_url", "default_lang",
-	"necessary", "processors", "google_consent_mode", "reopen", "theme", "text", "rate_limit", "replay_cache", "processor"}
+	"necessary", "processors", "google_consent_mode", "reopen", "theme", "text", "rate_limit", "replay_cache", "csp", "processor"}
 
 // pendingID is an id of a `processors` line, with the error that points
 // at the line should it be in no catalog.
@@ -378,3 +409,14 @@ func parseTheme(d *caddyfile.Dispenser) (*banner.Theme, error) {
 
 // Interface guard
 var _ caddyfile.Unmarshaler = (*Handler)(nil)
+
+// builtinCatalog is the built-in catalog compiled, for checks made at
+// parse time (the site's own processors come later in the block; the
+// gateway checks against them at start).
+var builtinCatalog = sync.OnceValue(func() *catalog.Catalog {
+	c, err := catalog.Compile(catalog.Builtin(), nil)
+	if err != nil {
+		panic("caddymodule: built-in catalog: " + err.Error()) // tested in package catalog
+	}
+	return c
+})

@@ -80,6 +80,8 @@ func TestCaddyfileOptions(t *testing.T) {
 		{`rate_limit 30`, `"rate_limit":30`},
 		{`rate_limit off`, `"rate_limit":-1`},
 		{`replay_cache 1MiB`, `"replay_cache":1048576`},
+		{`csp enforce`, `"csp":"enforce"`},
+		{"csp allow cdn.example.com *.static.example.net\n csp allow cdn.jsdelivr.net/npm/bootstrap@5/", `"csp_allow":["cdn.example.com","*.static.example.net","cdn.jsdelivr.net/npm/bootstrap@5/"]`},
 		{`replay_cache off`, `"replay_cache":-1`},
 		{"processor hotjar {\n country IE\n cookies _hj*\n }", `"processor":[{"id":"hotjar","country":"IE","cookies":["_hj*"]}]`},
 		{"processor w {\n name W  widget\n company W LLP\n category functional\n country KZ\n policy_url https://w.kz/p\n hosts w.kz\n snippets W.init(\n }",
@@ -107,6 +109,13 @@ func TestCaddyfileErrors(t *testing.T) {
 		want string
 	}{
 		{"consent on", 1, "wrong argument count"},
+		{"consent {\n csp enforse\n}", 2, `csp "enforse": want report-only, enforce or off (did you mean enforce?)`},
+		{"consent {\n csp\n}", 2, "csp wants report-only, enforce, off, or allow <host...>"},
+		{"consent {\n csp allow\n}", 2, "csp allow wants hosts"},
+		{"consent {\n csp enforce\n csp off\n}", 3, "csp off: the mode is already enforce"},
+		{"consent {\n csp enforce cdn.example.com\n}", 2, "csp allow <host...>"},
+		{"consent {\n policy_version 1\n csp allow cdn.example.com *.yandex.ru\n}", 3, `csp allow "*.yandex.ru" lets in Yandex`},
+		{"consent {\n csp allow cdn.jsdelivr.net\n}", 2, `lets in Yandex Metrica (cdn.jsdelivr.net/npm/yandex-metrica-watch/, analytics)`},
 		{"consent {\n policy_verison 1\n}", 2, `unknown consent option "policy_verison" (did you mean policy_version?)`},
 		{"consent {\n policy_version 1\n policy_version 2\n}", 3, "more than once"},
 		{"consent {\n policy_version\n}", 2, "wrong argument count"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelisim/kelisim/banner"
 	"github.com/kelisim/kelisim/catalog"
+	"github.com/kelisim/kelisim/csp"
 	"github.com/kelisim/kelisim/gateway"
 )
 
@@ -97,6 +98,16 @@ type Handler struct {
 	// turns replay off.
 	ReplayCache int64 `json:"replay_cache,omitempty"`
 
+	// CSP is how the Content-Security-Policy derived from the visitor's
+	// consent goes with pages: report-only (the default: the browser
+	// reports, blocks nothing), enforce, or off.
+	CSP string `json:"csp,omitempty"`
+
+	// CSPAllow are hosts ("cdn.example.com", "*.example.com") or paths
+	// on them the policy allows besides the site, the necessary hosts
+	// and the granted processors.
+	CSPAllow []string `json:"csp_allow,omitempty"`
+
 	// Texts override banner texts: language -> key -> text. Always
 	// HTML-escaped.
 	Texts map[string]map[string]string `json:"text,omitempty"`
@@ -152,6 +163,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Catalog: cat, Banner: b, Store: app.st, Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
 		ReplayCache: int(h.ReplayCache),
+		CSP:         csp.Mode(h.CSP), CSPAllow: h.CSPAllow,
 		ClientIP: func(r *http.Request) string {
 			// Caddy's client IP honours the server's trusted_proxies.
 			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
@@ -190,6 +202,10 @@ func (h *Handler) check() error {
 	}
 	if h.Reopen != "" {
 		errs = append(errs, checkReopen(h.Reopen))
+	}
+	if h.CSP != "" {
+		_, err := csp.ParseMode(h.CSP)
+		errs = append(errs, err)
 	}
 	errs = append(errs, h.theme().Check())
 	for lang, texts := range h.Texts {

@@ -206,7 +206,7 @@ func (p *Processor) Validate() error {
 		return fmt.Errorf("processor %s: country %q is not an ISO 3166-1 alpha-2 code like KZ or US", p.ID, p.Country)
 	}
 	for _, u := range p.URLs {
-		if _, _, err := splitPattern(u); err != nil {
+		if _, _, err := SplitPattern(u); err != nil {
 			return fmt.Errorf("processor %s: %v", p.ID, err)
 		}
 	}
@@ -223,9 +223,9 @@ func (p *Processor) Validate() error {
 	return nil
 }
 
-// splitPattern splits "host/path" into a lower-case host and the path
+// SplitPattern splits "host/path" into a lower-case host and the path
 // prefix (which keeps its leading slash, or is empty).
-func splitPattern(u string) (host, path string, err error) {
+func SplitPattern(u string) (host, path string, err error) {
 	u = strings.TrimSpace(u)
 	for _, scheme := range []string{"https://", "http://", "//"} {
 		u = strings.TrimPrefix(u, scheme)

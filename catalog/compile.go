@@ -54,7 +54,7 @@ func Compile(ps []Processor, necessaryHosts []string) (*Catalog, error) {
 		}
 		seen[p.ID] = true
 		for _, u := range p.URLs {
-			host, path, _ := splitPattern(u)
+			host, path, _ := SplitPattern(u)
 			c.byHost[host] = append(c.byHost[host], urlRule{path: path, proc: i})
 			// The host (with its path) doubles as an inline signature: an
 			// inline loader that names the host loads from it.
@@ -79,7 +79,7 @@ func Compile(ps []Processor, necessaryHosts []string) (*Catalog, error) {
 		return len(c.cookiePrefix[a].prefix) > len(c.cookiePrefix[b].prefix)
 	})
 	for _, h := range necessaryHosts {
-		host, path, err := splitPattern(h)
+		host, path, err := SplitPattern(h)
 		if err != nil {
 			return nil, fmt.Errorf("necessary host: %v", err)
 		}

@@ -50,6 +50,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 		return g.setLang(w, r)
 	case "settings":
 		return g.serveBanner(w, r, true)
+	case "csp-report":
+		return g.cspReport(w, r)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if g.cfg.Banner.ServeAsset(w, r, name) {

@@ -23,6 +23,7 @@ import (
 	"github.com/kelisim/kelisim/catalog"
 	"github.com/kelisim/kelisim/consent"
 	"github.com/kelisim/kelisim/cookies"
+	"github.com/kelisim/kelisim/csp"
 	"github.com/kelisim/kelisim/store"
 )
 
@@ -53,6 +54,13 @@ type Config struct {
 	// rewritten (rewrite.Recording): 0 means DefaultReplayCache, negative
 	// none.
 	ReplayCache int
+	// CSP is how the Content-Security-Policy derived from the visitor's
+	// consent is sent with pages (package csp): report-only if empty.
+	CSP csp.Mode
+	// CSPAllow are the operator's hosts (or host paths) the policy
+	// allows besides the site, the necessary hosts and the processors
+	// of the granted categories.
+	CSPAllow []string
 }
 
 // Metrics receives counts; the Caddy adapter feeds Prometheus with them.
@@ -87,7 +95,10 @@ type Gateway struct {
 	log        *slog.Logger
 	metrics    Metrics
 	limiter    *limiter
-	memo       *memo    // nil: no replay
+	memo       *memo         // nil: no replay
+	csp        *csp.Policies // nil: csp off
+	cspSeen    *csp.Seen
+	reports    *limiter // CSP reports per client address
 	warned     sync.Map // warnOnce keys already logged
 	nWarned    atomic.Int32
 }
@@ -145,7 +156,23 @@ func New(cfg Config) (*Gateway, error) {
 	case cfg.ReplayCache > 0:
 		mm = newMemo(cfg.ReplayCache)
 	}
+	var policies *csp.Policies
+	switch cfg.CSP {
+	case "":
+		cfg.CSP = csp.ReportOnly
+	case csp.ReportOnly, csp.Enforce, csp.Off:
+	default:
+		return nil, fmt.Errorf("gateway: csp %q: want report-only, enforce or off", cfg.CSP)
+	}
+	if cfg.CSP != csp.Off {
+		if policies, err = csp.New(cfg.Catalog, cfg.CSPAllow, cfg.Prefix+"csp-report"); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
 	return &Gateway{
+		csp:        policies,
+		cspSeen:    csp.NewSeen(cfg.Catalog),
+		reports:    newLimiter(600, time.Minute),
 		memo:       mm,
 		cfg:        cfg,
 		codec:      codec,

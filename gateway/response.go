@@ -156,6 +156,7 @@ func (w *responseWriter) decide(code int, head []byte) {
 			// HEAD answers with the headers the GET would have.
 			varyByConsent(h)
 		}
+		w.addWorkerPolicy()
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
@@ -167,6 +168,7 @@ func (w *responseWriter) decide(code int, head []byte) {
 	h.Del("Content-Type")
 	h.Set("Content-Type", ct)
 	w.startRewrite(kind, enc)
+	w.addPolicy()
 	w.ResponseWriter.WriteHeader(code)
 }
 
