@@ -80,6 +80,9 @@ func TestPolicyFollowsConsent(t *testing.T) {
 				}
 			}
 		}
+		if tc.granted.Has(catalog.SetOf(catalog.Analytics)) && !strings.Contains(strings.Join(ds["connect-src"], " "), " wss://mc.yandex.ru ") {
+			t.Errorf("%v: connect-src lets no WebSocket reach mc.yandex.ru: %v", tc.granted, ds["connect-src"])
+		}
 		if got := ds["report-uri"]; len(got) != 1 || got[0] != "/_consent/csp-report" {
 			t.Errorf("report-uri %v", got)
 		}

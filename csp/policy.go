@@ -116,6 +116,12 @@ func New(cat *catalog.Catalog, allow []string, reportURI string) (*Policies, err
 			list = append(list, byCat[c]...)
 		}
 		list = dedupe(list)
+		// A source without a scheme matches a WebSocket URL only on a
+		// page of a ws scheme: connect-src names them.
+		sockets := append([]string(nil), list...)
+		for _, src := range list[1:] { // after 'self'
+			sockets = append(sockets, "wss://"+src, "ws://"+src)
+		}
 		var b strings.Builder
 		for i, d := range fetchDirectives {
 			if i > 0 {
@@ -123,7 +129,11 @@ func New(cat *catalog.Catalog, allow []string, reportURI string) (*Policies, err
 			}
 			b.WriteString(d.name)
 			b.WriteByte(' ')
-			b.WriteString(strings.Join(list, " "))
+			if d.name == "connect-src" {
+				b.WriteString(strings.Join(sockets, " "))
+			} else {
+				b.WriteString(strings.Join(list, " "))
+			}
 			if d.extra != "" {
 				b.WriteByte(' ')
 				b.WriteString(d.extra)

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// tracker stands in for a processor's servers: Chromium resolves the
+// processor's host to it, so every way a page can reach the host —
+// fetches of workers and service workers, WebSocket, EventSource, which
+// no request interception sees — arrives here and is counted by path.
+type tracker struct {
+	mu   sync.Mutex
+	hits map[string]int
+	port int
+}
+
+func newTracker(t *testing.T) *tracker {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &tracker{hits: map[string]int{}, port: l.Addr().(*net.TCPAddr).Port}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr.mu.Lock()
+		tr.hits[r.URL.Path]++
+		tr.mu.Unlock()
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		switch {
+		case strings.HasSuffix(r.URL.Path, ".js"):
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Write([]byte("export default 1;"))
+		case strings.Contains(r.URL.Path, "sse"):
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Write([]byte("data: x\n\n"))
+		default:
+			w.Header().Set("Content-Type", "image/gif")
+			w.Write(gif1x1)
+		}
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return tr
+}
+
+// take returns the paths hit since the last call, and forgets them.
+func (tr *tracker) take() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []string
+	for p := range tr.hits {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	tr.hits = map[string]int{}
+	return out
+}
+
+// cspCases are ways a page reaches a processor that no script can wrap:
+// only the browser, told by the policy, stops them. T is the tracker
+// URL, built at run time so the rewriter never sees it; each case hits
+// T + its own name.
+var cspCases = []struct{ name, js string }{
+	{"dynamic-import", `import(T + 'import.js').catch(function () {})`},
+	{"blob-worker", `new Worker(URL.createObjectURL(new Blob(["fetch('" + T + "blob-worker')"], {type: 'text/javascript'})))`},
+	{"same-origin-worker", `new Worker('/csp-worker.js?t=' + encodeURIComponent(T + 'worker'))`},
+	{"about-blank-frame-fetch", `var f = document.createElement('iframe'); document.body.append(f); f.contentWindow.fetch(T + 'frame-fetch').catch(function () {})`},
+	{"event-source", `new EventSource(T + 'sse')`},
+	{"websocket", `try { new WebSocket(T.replace('http', 'ws') + 'websocket') } catch (e) {}`},
+	{"cssom-insert-rule", `var s = document.createElement('style'); document.head.append(s); s.sheet.insertRule('body { background: url(' + T + 'insert-rule) }')`},
+	{"font-face", `new FontFace('x', 'url(' + T + 'font-face)').load().catch(function () {})`},
+	{"blob-frame", `var f = document.createElement('iframe'); f.src = URL.createObjectURL(new Blob(['<img src="' + T + 'blob-frame">'], {type: 'text/html'})); document.body.append(f)`},
+	{"import-map", `var m = document.createElement('script'); m.type = 'importmap'; m.textContent = JSON.stringify({imports: {tracker: T + 'import-map.js'}}); document.head.append(m); import('tracker').catch(function () {})`},
+	{"service-worker", `navigator.serviceWorker.register('/csp-sw.js?t=' + encodeURIComponent(T + 'service-worker') + '&n=' + Date.now()).catch(function () {})`},
+	{"lying-to-string", `var n = 0, u = { toString: function () { return n++ ? '/own.png' : T + 'lying' } }; new Image().src = u`},
+}
+
+// TestCSPEnforce: with `csp enforce`, each technique reaches the
+// processor straight from the origin (the test's teeth), not at all
+// through the gateway before consent and after reject-all, and again
+// once the visitor accepts all (the policy follows the choice: no stale
+// header).
+func TestCSPEnforce(t *testing.T) {
+	t.Parallel()
+	tr := newTracker(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"csp-worker.js": `fetch(decodeURIComponent(location.search.slice(3)))`,
+		"csp-sw.js":     `self.addEventListener('install', function () { fetch(new URL(location.href).searchParams.get('t')) })`,
+		"blank.html":    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>blank</title></head><body></body></html>`,
+	}
+	for _, c := range cspCases {
+		files[c.name+".html"] = fmt.Sprintf(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>%s</title></head>
+<body><h1>CSP: %s</h1><script>var T = 'http://mc.yan' + 'dex.ru/watch/';
+%s</script></body></html>`, c.name, c.name, c.js)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, gp := freePort(t), freePort(t)
+	origin, gw := fmt.Sprintf("http://127.0.0.1:%d", op), fmt.Sprintf("http://127.0.0.1:%d", gp)
+	startGateway(t, fmt.Sprintf("http://127.0.0.1:%d {\n\troot * %s\n\tfile_server\n}\nhttp://127.0.0.1:%d {\n\tconsent {\n\t\tcsp enforce\n\t}\n\treverse_proxy 127.0.0.1:%d\n}\n", op, dir, gp, op),
+		"", origin+"/", gw+"/")
+
+	ctx, cancel := context.WithTimeout(startChromium(t, chromedp.Flag("host-resolver-rules", fmt.Sprintf("MAP mc.yandex.ru 127.0.0.1:%d", tr.port))), 4*time.Minute)
+	defer cancel()
+	run := func(actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// visit loads one page on a clean slate (no service worker left from
+	// the one before) and returns the tracker's hits.
+	visit := func(base, page string) []string {
+		run(chromedp.Navigate(base+"/blank.html"), chromedp.Evaluate(`navigator.serviceWorker.getRegistrations().then(rs => Promise.all(rs.map(r => r.unregister())))`, nil,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		tr.take()
+		run(chromedp.Navigate(base+"/"+page+".html"), chromedp.Sleep(900*time.Millisecond))
+		return tr.take()
+	}
+	choose := func(action string) {
+		run(network.ClearBrowserCookies(), chromedp.Navigate(gw+"/_consent/settings"))
+		if action != "" {
+			var status float64
+			run(chromedp.Evaluate(`fetch('/_consent/consent', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"action":"`+action+`"}'}).then(r => r.status)`,
+				&status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+			if status != 200 {
+				t.Fatalf("%s: %v", action, status)
+			}
+		}
+	}
+	for _, c := range cspCases {
+		if got := visit(origin, c.name); len(got) == 0 {
+			t.Errorf("%s: straight from the origin nothing reached the tracker: the case tests nothing", c.name)
+		}
+	}
+	for _, phase := range []string{"before consent", "after reject-all", "after accept-all"} {
+		choose(map[string]string{"after reject-all": "reject-all", "after accept-all": "accept-all"}[phase])
+		for _, c := range cspCases {
+			got := visit(gw, c.name)
+			if phase == "after accept-all" && len(got) == 0 {
+				t.Errorf("%s, %s: the tracker was not reached: the policy does not follow the choice", c.name, phase)
+			}
+			if phase != "after accept-all" && len(got) > 0 {
+				t.Errorf("%s, %s: the tracker was reached: %v", c.name, phase, got)
+			}
+		}
+	}
+}
