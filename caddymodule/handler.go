@@ -115,6 +115,10 @@ type Handler struct {
 	gw *gateway.Gateway
 }
 
+// thirdParties collects what every site's policy reported, for the stats
+// dashboard; it lives as long as the process, across config reloads.
+var thirdParties = csp.NewSeen()
+
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -163,7 +167,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Catalog: cat, Banner: b, Store: app.st, Secret: secret,
 		PolicyVersion: h.PolicyVersion, Prefix: prefix, Logger: log, RateLimit: h.RateLimit,
 		ReplayCache: int(h.ReplayCache),
-		CSP:         csp.Mode(h.CSP), CSPAllow: h.CSPAllow,
+		CSP:         csp.Mode(h.CSP), CSPAllow: h.CSPAllow, CSPSeen: thirdParties,
 		ClientIP: func(r *http.Request) string {
 			// Caddy's client IP honours the server's trusted_proxies.
 			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)

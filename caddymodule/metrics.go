@@ -19,6 +19,7 @@ type metrics struct {
 	pageBytes  *prometheus.CounterVec
 	blocked    *prometheus.CounterVec
 	storeErrs  prometheus.Counter
+	csp        *prometheus.CounterVec
 }
 
 func newMetrics(ctx caddy.Context) *metrics {
@@ -52,6 +53,10 @@ func newMetrics(ctx caddy.Context) *metrics {
 			Namespace: "kelisim", Name: "store_errors_total",
 			Help: "Consent store operations that failed.",
 		})),
+		csp: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kelisim", Name: "csp_reports_total",
+			Help: "Hosts the Content-Security-Policy reported blocking, by processor (unknown: a host the catalog does not know, to allow or declare).",
+		}, []string{"processor"})),
 	}
 	return m
 }
@@ -88,3 +93,9 @@ func (m *metrics) PageBytes(rewritten, replayed int) {
 }
 func (m *metrics) Blocked(proc string) { m.blocked.WithLabelValues(proc).Inc() }
 func (m *metrics) StoreError()         { m.storeErrs.Inc() }
+func (m *metrics) CSPReport(processor string) {
+	if processor == "" {
+		processor = "unknown"
+	}
+	m.csp.WithLabelValues(processor).Inc()
+}

@@ -21,7 +21,7 @@ func init() {
 
 // Stats serves consent statistics from the consent app's store: a
 // dashboard, ?format=json, ?format=csv, and ?consent=<id> for one visitor's
-// proof records. It has no login of its own and refuses to answer unless
+// proof records; and the third parties the sites' policies reported. It has no login of its own and refuses to answer unless
 // Caddy's basic_auth (or another authentication handler) has authenticated
 // the request first:
 //
@@ -49,7 +49,7 @@ func (s *Stats) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("consent_stats: %w", err)
 	}
-	s.h = &stats.Handler{Store: app.(*App).st, Authenticated: authenticated}
+	s.h = &stats.Handler{Store: app.(*App).st, Authenticated: authenticated, ThirdParties: thirdParties.List}
 	return nil
 }
 

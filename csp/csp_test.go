@@ -136,23 +136,28 @@ func TestParseReports(t *testing.T) {
 	}
 }
 
-// TestSeen: hosts the catalog does not know come first, processors are
-// named, counts and times kept, and the table stays bounded.
+// TestSeen: hosts the catalog does not know come first, counts and
+// times are kept, a host is worth a log line once an hour, and the table
+// stays bounded.
 func TestSeen(t *testing.T) {
-	s := NewSeen(demoCatalog(t))
+	s := NewSeen()
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	for i := 0; i < 3; i++ {
-		s.Add(Violation{Page: "/", Host: "mc.yandex.ru", Directive: "script-src-elem"}, t0.Add(time.Duration(i)*time.Minute))
+		s.Add(Violation{Page: "/", Host: "mc.yandex.ru", Directive: "script-src-elem"}, "yandex-metrica", t0.Add(time.Duration(i)*time.Minute))
 	}
-	if !s.Add(Violation{Page: "/news.html", Host: "cdn.example.com", Directive: "script-src-elem"}, t0) {
+	if !s.Add(Violation{Page: "/news.html", Host: "cdn.example.com", Directive: "script-src-elem"}, "", t0) {
 		t.Error("a new host is not reported new")
 	}
+	if s.Add(Violation{Page: "/", Host: "cdn.example.com", Directive: "script-src-elem"}, "", t0.Add(30*time.Minute)) ||
+		!s.Add(Violation{Page: "/", Host: "cdn.example.com", Directive: "script-src-elem"}, "", t0.Add(91*time.Minute)) {
+		t.Error("a host is not worth a log line once an hour")
+	}
 	l := s.List()
-	if len(l) != 2 || l[0].Host != "cdn.example.com" || l[0].Processor != "" || l[1].Processor != "yandex-metrica" || l[1].Count != 3 || !l[1].Last.Equal(t0.Add(2*time.Minute)) || !l[1].First.Equal(t0) {
+	if len(l) != 2 || l[0].Host != "cdn.example.com" || l[0].Processor != "" || l[0].Count != 3 || l[1].Processor != "yandex-metrica" || l[1].Count != 3 || !l[1].Last.Equal(t0.Add(2*time.Minute)) || !l[1].First.Equal(t0) {
 		t.Errorf("%+v", l)
 	}
 	for i := 0; i < MaxSeen+10; i++ {
-		s.Add(Violation{Host: "h" + strings.Repeat("x", i%50) + ".example.org", Directive: "img-src" + string(rune('a'+i/50%26)) + string(rune('a'+i/1300))}, t0)
+		s.Add(Violation{Host: "h" + strings.Repeat("x", i%50) + ".example.org", Directive: "img-src" + string(rune('a'+i/50%26)) + string(rune('a'+i/1300))}, "", t0)
 	}
 	if n := len(s.List()); n > MaxSeen {
 		t.Errorf("%d entries kept, bound %d", n, MaxSeen)

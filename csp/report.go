@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/kelisim/kelisim/catalog"
 )
 
 // Violation is one report of what the policy blocked (or, report-only,
@@ -103,9 +101,9 @@ func clip(s string, n int) string {
 
 // Seen is "third parties seen": the hosts the policy reported, per host
 // and directive, with the catalog's processor where it knows the host.
-// Bounded: past MaxSeen entries new hosts are counted as dropped.
+// Bounded: past MaxSeen entries new hosts are counted as dropped. One
+// Seen may take the reports of several gateways (a process's sites).
 type Seen struct {
-	cat     *catalog.Catalog
 	mu      sync.Mutex
 	entries map[seenKey]*Entry
 	dropped int64
@@ -115,28 +113,30 @@ type seenKey struct{ host, directive string }
 
 // Entry is one host and directive seen.
 type Entry struct {
-	Host, Directive string
+	Host      string `json:"host"`
+	Directive string `json:"directive"`
 	// Processor is the catalog processor owning the host ("" if none):
 	// blocked as intended, where the visitor did not consent.
-	Processor   string
-	Count       int64
-	First, Last time.Time
+	Processor string    `json:"processor,omitempty"`
+	Count     int64     `json:"count"`
+	First     time.Time `json:"first_seen"`
+	Last      time.Time `json:"last_seen"`
 	// Page is the last page the host was reported on.
-	Page string
+	Page string `json:"page"`
 }
 
 // MaxSeen bounds the hosts and directives kept.
 const MaxSeen = 2000
 
-// NewSeen returns an empty Seen that names cat's processors.
-func NewSeen(cat *catalog.Catalog) *Seen {
-	return &Seen{cat: cat, entries: map[seenKey]*Entry{}}
+// NewSeen returns an empty Seen.
+func NewSeen() *Seen {
+	return &Seen{entries: map[seenKey]*Entry{}}
 }
 
-// Add counts v at now. It reports whether the host and directive are
-// new, or were last reported on more than an hour ago: what is worth a
-// log line.
-func (s *Seen) Add(v Violation, now time.Time) bool {
+// Add counts v, on a host of processor ("" for none), at now. It reports
+// whether the host and directive are new, or were last reported on more
+// than an hour ago: what is worth a log line.
+func (s *Seen) Add(v Violation, processor string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := seenKey{v.Host, v.Directive}
@@ -146,10 +146,7 @@ func (s *Seen) Add(v Violation, now time.Time) bool {
 			s.dropped++
 			return false
 		}
-		e = &Entry{Host: v.Host, Directive: v.Directive, First: now}
-		if p := s.cat.MatchHostOnly(v.Host); p >= 0 {
-			e.Processor = s.cat.Processors[p].ID
-		}
+		e = &Entry{Host: v.Host, Directive: v.Directive, Processor: processor, First: now}
 		s.entries[k] = e
 	}
 	fresh := e.Count == 0 || now.Sub(e.Last) > time.Hour

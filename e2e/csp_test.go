@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -161,5 +163,73 @@ func TestCSPEnforce(t *testing.T) {
 				t.Errorf("%s, %s: the tracker was reached: %v", c.name, phase, got)
 			}
 		}
+	}
+}
+
+// TestThirdPartiesSeen: a page that loads a host the catalog does not
+// know gets a report-only policy by default (the host still loads);
+// Chromium's report of it lands in "third parties seen" on the
+// dashboard, marked as the operator's to do, and in its JSON — for
+// someone logged in only.
+func TestThirdPartiesSeen(t *testing.T) {
+	t.Parallel()
+	hash, err := exec.Command(build(t), "hash-password", "--plaintext", "s3cret-pass").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>third</title></head><body>
+<img src="https://cdn.example.com/pixel.gif" alt=""></body></html>`
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gp := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	startGateway(t, fmt.Sprintf(`http://127.0.0.1:%d {
+	consent
+	route /consent-stats* {
+		basic_auth {
+			marketing %s
+		}
+		consent_stats
+	}
+	root * %s
+	file_server
+}
+`, gp, strings.TrimSpace(string(hash)), dir), "", base+"/")
+	b := newBrowser(t, true)
+	b.run(chromedp.Navigate(base+"/"), chromedp.Sleep(2*time.Second))
+	if !b.requested("cdn.example.com") {
+		t.Fatal("report-only blocked the page's own third party")
+	}
+	get := func(q string, auth bool) string {
+		req, _ := http.NewRequest("GET", base+"/consent-stats"+q, nil)
+		if auth {
+			req.SetBasicAuth("marketing", "s3cret-pass")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return string(body)
+	}
+	var dash string
+	for i := 0; i < 20; i++ { // the browser sends its reports on its own time
+		if dash = get("?lang=en", true); strings.Contains(dash, "cdn.example.com") {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !strings.Contains(dash, "<td>cdn.example.com</td><td>unknown: allow it or declare it</td><td>img-src</td>") {
+		t.Errorf("the dashboard does not list cdn.example.com as a host to allow or declare:\n%s", dash[strings.Index(dash, "Third parties"):])
+	}
+	js := get("?format=json", true)
+	if !strings.Contains(js, `"third_parties":[`) || !strings.Contains(js, `"host":"cdn.example.com"`) {
+		t.Errorf("JSON: %s", js)
+	}
+	if body := get("?format=json", false); strings.Contains(body, "cdn.example.com") {
+		t.Error("third parties seen without logging in")
 	}
 }

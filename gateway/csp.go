@@ -64,11 +64,16 @@ func (g *Gateway) cspReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := consent.Now()
 	for _, v := range vs {
-		if !g.cspSeen.Add(v, now) {
+		proc := ""
+		if p := g.cfg.Catalog.MatchHostOnly(v.Host); p >= 0 {
+			proc = g.cfg.Catalog.Processors[p].ID
+		}
+		g.metrics.CSPReport(proc)
+		if !g.cspSeen.Add(v, proc, now) {
 			continue
 		}
 		args := []any{"host", v.Host, "directive", v.Directive, "page", v.Page}
-		if g.cfg.CSP == csp.Enforce && g.cfg.Catalog.MatchHostOnly(v.Host) < 0 {
+		if g.cfg.CSP == csp.Enforce && proc == "" {
 			g.log.Warn("content security policy blocked a host it does not allow: allow it (csp allow) or declare it as a processor", args...)
 		} else {
 			g.log.Debug("content security policy report", args...)

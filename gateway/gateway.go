@@ -61,6 +61,9 @@ type Config struct {
 	// allows besides the site, the necessary hosts and the processors
 	// of the granted categories.
 	CSPAllow []string
+	// CSPSeen collects what the policy reported ("third parties seen"),
+	// shared with the stats dashboard; a gateway of its own if nil.
+	CSPSeen *csp.Seen
 }
 
 // Metrics receives counts; the Caddy adapter feeds Prometheus with them.
@@ -74,6 +77,9 @@ type Metrics interface {
 	PageBytes(rewritten, replayed int)
 	Blocked(processor string)
 	StoreError()
+	// CSPReport: the policy reported a host of processor ("" for a host
+	// the catalog does not know).
+	CSPReport(processor string)
 }
 
 type noMetrics struct{}
@@ -84,6 +90,7 @@ func (noMetrics) PageReplayed()                        {}
 func (noMetrics) PageBytes(int, int)                   {}
 func (noMetrics) Blocked(string)                       {}
 func (noMetrics) StoreError()                          {}
+func (noMetrics) CSPReport(string)                     {}
 
 // Gateway enforces consent in front of a site. Safe for concurrent use.
 type Gateway struct {
@@ -164,6 +171,9 @@ func New(cfg Config) (*Gateway, error) {
 	default:
 		return nil, fmt.Errorf("gateway: csp %q: want report-only, enforce or off", cfg.CSP)
 	}
+	if cfg.CSPSeen == nil {
+		cfg.CSPSeen = csp.NewSeen()
+	}
 	if cfg.CSP != csp.Off {
 		if policies, err = csp.New(cfg.Catalog, cfg.CSPAllow, cfg.Prefix+"csp-report"); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -171,7 +181,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	return &Gateway{
 		csp:        policies,
-		cspSeen:    csp.NewSeen(cfg.Catalog),
+		cspSeen:    cfg.CSPSeen,
 		reports:    newLimiter(600, time.Minute),
 		memo:       mm,
 		cfg:        cfg,

@@ -23,8 +23,9 @@ func (m *countingMetrics) PageBytes(rewritten, replayed int) {
 	m.bytesRewritten.Add(int64(rewritten))
 	m.bytesReplayed.Add(int64(replayed))
 }
-func (m *countingMetrics) Blocked(string) { m.blocked.Add(1) }
-func (m *countingMetrics) StoreError()    {}
+func (m *countingMetrics) Blocked(string)   { m.blocked.Add(1) }
+func (m *countingMetrics) StoreError()      {}
+func (m *countingMetrics) CSPReport(string) {}
 
 // TestReplayFollowsTheOrigin: a page the origin sends again is replayed,
 // byte for byte what rewriting gives (compared with a gateway that never

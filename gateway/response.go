@@ -155,6 +155,7 @@ func (w *responseWriter) decide(code int, head []byte) {
 		if w.r.Method == http.MethodHead && ok && kindOf(mt, ok, nil) == docHTML {
 			// HEAD answers with the headers the GET would have.
 			varyByConsent(h)
+			w.addPolicy()
 		}
 		w.addWorkerPolicy()
 		w.ResponseWriter.WriteHeader(code)

@@ -21,18 +21,21 @@ var uiText = map[string]map[string]string{
 		"optin": "Санат бойынша келісім үлесі", "mix": "Күн сайынғы шешімдер", "langs": "Баннер тілдері", "gpc": "GPC сигналы",
 		"functional": "Функционалдық", "analytics": "Талдау", "marketing": "Маркетинг", "date": "Күні", "days": "Күндер бойынша",
 		"export": "Жүктеп алу", "none": "Бұл кезеңде шешімдер жоқ.",
+		"third": "Көрген үшінші тараптар", "third_def": "Шлюз іске қосылғаннан бері Content-Security-Policy хабарлаған хосттар. Каталогтағы өңдеуші келісім жоқ жерде әдейі бұғатталады; басқа хостты рұқсат етіңіз (csp allow) немесе өңдеуші ретінде жариялаңыз (processor).", "host": "Хост", "directive": "Директива", "processor": "Өңдеуші", "count": "Саны", "first": "Алғаш", "last": "Соңғы рет", "page": "Бет", "unknown": "белгісіз: рұқсат етіңіз немесе жариялаңыз", "no_reports": "Әзірге хабарлама жоқ.",
 		"def": "Пайыздар — баннердегі шешімдердің үлесі (барлығына келісу, барлығынан бас тарту, өз таңдауы); кері қайтарып алулар бөлек саналады."},
 	"ru": {"title": "Статистика согласий", "from": "С", "to": "По", "show": "Показать", "total": "Решений",
 		"accept_all": "Приняли все", "reject_all": "Отклонили все", "custom": "Выбрали сами", "withdraw": "Отозвали",
 		"optin": "Доля согласий по категориям", "mix": "Решения по дням", "langs": "Языки баннера", "gpc": "Сигнал GPC",
 		"functional": "Функциональные", "analytics": "Аналитика", "marketing": "Маркетинг", "date": "Дата", "days": "По дням",
 		"export": "Выгрузить", "none": "За этот период решений нет.",
+		"third": "Замеченные третьи стороны", "third_def": "Хосты, о которых сообщила Content-Security-Policy с запуска шлюза. Обработчик из каталога заблокирован намеренно там, где нет согласия; любой другой хост разрешите (csp allow) или объявите обработчиком (processor).", "host": "Хост", "directive": "Директива", "processor": "Обработчик", "count": "Раз", "first": "Впервые", "last": "Последний раз", "page": "Страница", "unknown": "неизвестен: разрешите или объявите", "no_reports": "Сообщений пока нет.",
 		"def": "Проценты — доля решений, принятых в баннере (принять все, отклонить все, свой выбор); отзывы согласия считаются отдельно."},
 	"en": {"title": "Consent statistics", "from": "From", "to": "To", "show": "Show", "total": "Decisions",
 		"accept_all": "Accepted all", "reject_all": "Rejected all", "custom": "Chose themselves", "withdraw": "Withdrew",
 		"optin": "Opt-in rate by category", "mix": "Decisions per day", "langs": "Banner languages", "gpc": "GPC signal",
 		"functional": "Functional", "analytics": "Analytics", "marketing": "Marketing", "date": "Date", "days": "Per day",
 		"export": "Export", "none": "No decisions in this period.",
+		"third": "Third parties seen", "third_def": "Hosts the Content-Security-Policy reported since the gateway started. A catalog processor is blocked as intended where visitors did not consent; any other host is yours to allow (csp allow) or declare as a processor (processor).", "host": "Host", "directive": "Directive", "processor": "Processor", "count": "Count", "first": "First seen", "last": "Last seen", "page": "Page", "unknown": "unknown: allow it or declare it", "no_reports": "No reports yet.",
 		"def": "Percentages are shares of the decisions made on the banner (accept all, reject all, a choice of one's own); withdrawals are counted apart."},
 }
 
@@ -67,6 +70,12 @@ type dashboard struct {
 	MixLegend      []legend
 	Rows           []DayReport
 	Empty          bool
+	ThirdParties   []thirdParty
+}
+
+type thirdParty struct {
+	Host, Directive, Processor, Page, First, Last string
+	Count                                         int64
 }
 
 func pct(n, of int) string {
@@ -99,6 +108,14 @@ func renderDashboard(w io.Writer, rep Report, lang string) {
 	d.OptIn = optInChart(days, t["optin"])
 	d.Mix = mixChart(days, t["mix"])
 	d.Langs = langChart(rep.Languages, n, t["langs"])
+	for _, e := range rep.ThirdParties {
+		p := e.Processor
+		if p == "" {
+			p = t["unknown"]
+		}
+		d.ThirdParties = append(d.ThirdParties, thirdParty{Host: e.Host, Directive: e.Directive, Processor: p, Page: e.Page,
+			First: e.First.UTC().Format("2006-01-02 15:04"), Last: e.Last.UTC().Format("2006-01-02 15:04"), Count: e.Count})
+	}
 	if err := dashboardTmpl.Execute(w, d); err != nil {
 		fmt.Fprintf(w, "<!-- render error: %s -->", template.HTMLEscapeString(err.Error()))
 	}
@@ -298,6 +315,7 @@ svg{width:100%;height:auto}svg.key{width:1.5rem;height:.5rem;margin-right:.3rem}
 .scroll{overflow-x:auto}.scroll:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px}.scroll>svg{min-width:34rem}.def{font-size:.85rem;color:#4a4a4a}
 table{border-collapse:collapse;width:100%;font-size:.85rem;background:#fff}
 th,td{border:1px solid #d9d9d9;padding:.25rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}
+.third td,.third th{text-align:left}
 a{color:#0b57d0}@media print{form,.export{display:none}body{background:#fff}}
 </style></head><body><main>
 <h1>{{.T.title}}</h1>
@@ -316,6 +334,10 @@ a{color:#0b57d0}@media print{form,.export{display:none}body{background:#fff}}
 <div class="panel"><h2>{{.T.days}}</h2><div class="scroll" tabindex="0" role="group" aria-label="{{.T.days}}"><table><thead><tr><th>{{.T.date}}</th><th>{{.T.total}}</th><th>{{.T.accept_all}}</th><th>{{.T.reject_all}}</th><th>{{.T.custom}}</th><th>{{.T.withdraw}}</th><th>{{.T.functional}}</th><th>{{.T.analytics}}</th><th>{{.T.marketing}}</th><th>GPC</th></tr></thead><tbody>
 {{range .Rows}}<tr><td>{{.Date}}</td><td>{{.Decisions}}</td><td>{{.Actions.AcceptAll}}</td><td>{{.Actions.RejectAll}}</td><td>{{.Actions.Custom}}</td><td>{{.Actions.Withdraw}}</td><td>{{index .Categories "functional"}}</td><td>{{index .Categories "analytics"}}</td><td>{{index .Categories "marketing"}}</td><td>{{.GPC}}</td></tr>
 {{end}}</tbody></table></div></div>
+<div class="panel"><h2 id="third">{{.T.third}}</h2><p class="def">{{.T.third_def}}</p>
+{{if .ThirdParties}}<div class="scroll" tabindex="0" role="group" aria-labelledby="third"><table class="third"><thead><tr><th>{{.T.host}}</th><th>{{.T.processor}}</th><th>{{.T.directive}}</th><th>{{.T.count}}</th><th>{{.T.first}}</th><th>{{.T.last}}</th><th>{{.T.page}}</th></tr></thead><tbody>
+{{range .ThirdParties}}<tr><td>{{.Host}}</td><td>{{.Processor}}</td><td>{{.Directive}}</td><td>{{.Count}}</td><td>{{.First}}</td><td>{{.Last}}</td><td>{{.Page}}</td></tr>
+{{end}}</tbody></table></div>{{else}}<p>{{.T.no_reports}}</p>{{end}}</div>
 </section>
 <p class="def">{{.T.def}}</p></main></body></html>
 `))

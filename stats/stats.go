@@ -13,6 +13,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/kelisim/kelisim/csp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ type Handler struct {
 	Authenticated func(r *http.Request) bool
 	// Now is the clock (tests replace it).
 	Now func() time.Time
+	// ThirdParties, if set, lists the hosts the Content-Security-Policy
+	// reported (csp.Seen): shown as "third parties seen".
+	ThirdParties func() []csp.Entry
 }
 
 // Report is the JSON answer: totals over [From, To] and the same per day.
@@ -38,6 +42,9 @@ type Report struct {
 	To   string `json:"to"`
 	Counts
 	Days []DayReport `json:"days"`
+	// ThirdParties are the hosts the policy reported since the gateway
+	// started (not bound to the period).
+	ThirdParties []csp.Entry `json:"third_parties,omitempty"`
 }
 
 // Counts are the decisions of a period.
@@ -169,6 +176,9 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) error {
 	rep, err := h.Report(r.Context(), from, to)
 	if err != nil {
 		return &Error{Code: http.StatusServiceUnavailable, Err: fmt.Errorf("consent store unavailable: %w", err)}
+	}
+	if h.ThirdParties != nil {
+		rep.ThirdParties = h.ThirdParties()
 	}
 	noStore(w.Header())
 	switch format {
