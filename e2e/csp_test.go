@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -231,5 +232,49 @@ func TestThirdPartiesSeen(t *testing.T) {
 	}
 	if body := get("?format=json", false); strings.Contains(body, "cdn.example.com") {
 		t.Error("third parties seen without logging in")
+	}
+}
+
+// TestDemoUnderCSPEnforce: the demo site works under `csp enforce` once
+// its own third parties are allowed: its CDN scripts load, the banner
+// works, and the only violations are processors blocked before consent —
+// none after accept-all, none of the site's own resources or the
+// gateway's.
+func TestDemoUnderCSPEnforce(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	_, gw, _ := demo(t, "csp enforce\n\t\tcsp allow cdn.jsdelivr.net/npm/dayjs@1.11.13/ code.jquery.com")
+	b := newBrowser(t, true)
+	b.run(chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`addEventListener('securitypolicyviolation', function (e) { (window.__violations = window.__violations || []).push(e.effectiveDirective + ' ' + e.blockedURI) })`).Do(ctx)
+		return err
+	}))
+	violations := func() []string {
+		var v []string
+		b.run(chromedp.Evaluate(`window.__violations || []`, &v))
+		return v
+	}
+	pages := []string{"/", "/news.html", "/contacts.html", "/ru/index.html"}
+	for _, phase := range []string{"before consent", "after accept-all"} {
+		for _, p := range pages {
+			b.reset()
+			b.run(chromedp.Navigate(gw+p), chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Sleep(1200*time.Millisecond))
+			if cdn := map[string]string{"/": "code.jquery.com", "/news.html": "cdn.jsdelivr.net"}[p]; cdn != "" && !b.requested(cdn) {
+				t.Errorf("%s, %s: the site's own script from %s did not load", phase, p, cdn)
+			}
+			for _, v := range violations() {
+				dir, u, _ := strings.Cut(v, " ")
+				if phase == "after accept-all" || cat.MatchURL(u) < 0 {
+					t.Errorf("%s, %s: the policy blocked %s (%s)", phase, p, u, dir)
+				}
+			}
+		}
+		if phase == "before consent" {
+			b.run(chromedp.Navigate(gw+"/"), chromedp.WaitVisible(`[data-consent-action="accept-all"]`, chromedp.ByQuery),
+				chromedp.Click(`[data-consent-action="accept-all"]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-consent-reopen]`, chromedp.ByQuery))
+		}
+	}
+	if !b.requested("mc.yandex.ru") {
+		t.Error("after accept-all Yandex Metrica never loaded")
 	}
 }
