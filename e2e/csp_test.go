@@ -278,3 +278,40 @@ func TestDemoUnderCSPEnforce(t *testing.T) {
 		t.Error("after accept-all Yandex Metrica never loaded")
 	}
 }
+
+// TestCSPSuggest: `kelisim csp suggest` asks the running gateway what its
+// policy reported and prints the csp allow line for the hosts the
+// catalog does not know, the processors apart; with no gateway it says
+// where it looked.
+func TestCSPSuggest(t *testing.T) {
+	t.Parallel()
+	gp := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
+	g := startGateway(t, fmt.Sprintf("http://127.0.0.1:%d {\n\tconsent\n\trespond \"ok\"\n}\n", gp), "", base+"/")
+	suggest := func(addr string) (string, error) {
+		out, err := exec.Command(build(t), "csp", "suggest", "--address", addr).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := suggest(fmt.Sprintf("127.0.0.1:%d", g.admin)); err != nil || !strings.Contains(out, "nothing to allow") {
+		t.Errorf("before any report: %v\n%s", err, out)
+	}
+	for _, r := range []string{
+		`{"csp-report":{"document-uri":"` + base + `/news.html","blocked-uri":"https://cdn.example.com/lib.js","effective-directive":"script-src-elem"}}`,
+		`{"csp-report":{"document-uri":"` + base + `/","blocked-uri":"https://fonts.example.net/a.woff2","effective-directive":"font-src"}}`,
+		`{"csp-report":{"document-uri":"` + base + `/","blocked-uri":"https://mc.yandex.ru/watch/1","effective-directive":"img-src"}}`,
+	} {
+		res, err := http.Post(base+"/_consent/csp-report", "application/csp-report", strings.NewReader(r))
+		if err != nil || res.StatusCode != http.StatusNoContent {
+			t.Fatalf("report: %v %v", err, res)
+		}
+		res.Body.Close()
+	}
+	out, err := suggest(fmt.Sprintf("127.0.0.1:%d", g.admin))
+	if err != nil || !strings.Contains(out, "\tcsp allow cdn.example.com fonts.example.net\n") || !strings.Contains(out, "/news.html") ||
+		!strings.Contains(out, "blocked as intended: mc.yandex.ru (yandex-metrica)") {
+		t.Errorf("suggest: %v\n%s", err, out)
+	}
+	if out, err := suggest(fmt.Sprintf("127.0.0.1:%d", freePort(t))); err == nil || !strings.Contains(out, "is it running?") {
+		t.Errorf("with no gateway: %v\n%s", err, out)
+	}
+}
