@@ -54,42 +54,40 @@ func ParseMode(s string) (Mode, error) {
 // Policies holds the policy of each consent state, built once: a
 // response only picks its string.
 type Policies struct {
-	byGranted map[catalog.Set]string
+	byGranted [2]map[catalog.Set]string // [0] http pages, [1] https
 }
 
-// fetchDirectives are the directives that bound where a document (or a
-// worker) fetches from; each gets the same host list, with the extra
-// sources it needs. The wall is on where the page may connect, not on
-// what code it runs: inline code and eval stay allowed (the rewriter and
-// the guard deal with inline loaders), every fetch they make still meets
-// the host list.
-var fetchDirectives = []struct{ name, extra string }{
-	{"default-src", ""},
-	{"script-src", "'unsafe-inline' 'unsafe-eval' blob:"},
-	{"style-src", "'unsafe-inline' data: blob:"},
+// The policy is written short: it goes with every page, and a header of
+// tens of kilobytes is refused by proxies and CDNs in front. default-src
+// carries the host list once for every fetch directive that falls back
+// to it (script, style, frame, child, worker, manifest, object: CSP3's
+// fallback lists), with what they need besides: inline code and eval
+// (the wall is on where the page fetches from, not on what code it runs;
+// the rewriter and the guard deal with inline loaders) and blob: (a
+// blob: document or worker inherits this policy and fetches no further).
+// Only the directives that need another source repeat the list: data:
+// images and fonts (common: icons and fonts inlined in style sheets; a
+// data: video is not worth the bytes), and WebSocket URLs, which a
+// source without a scheme does not match.
+const (
+	defaultExtra = "'unsafe-inline' 'unsafe-eval' blob:"
+)
+
+var dataDirectives = []struct{ name, extra string }{
 	{"img-src", "data: blob:"},
 	{"font-src", "data:"},
-	{"media-src", "data: blob:"},
-	{"connect-src", ""},
-	// A blob: or about:blank document inherits this policy: a frame or
-	// worker made from one fetches no further than the page.
-	{"frame-src", "blob:"},
-	{"child-src", "blob:"},
-	{"worker-src", "blob:"},
-	{"manifest-src", ""},
-	{"object-src", ""},
 }
 
 // New builds the policies for cat's consent states: 'self', the hosts
-// declared necessary, allow (the operator's hosts, "host" or "*.host"),
-// and the hosts of the processors of the granted categories that the
-// banner lists. reportURI, if set, is where browsers send violations.
+// declared necessary, allow (the operator's hosts, "host" or "*.host",
+// or paths on them), and the hosts of the processors of the granted
+// categories that the banner lists. reportURI, if set, is where
+// browsers send violations.
 //
 // An allowed host that would let a processor in whatever the consent is
 // an error: CSP cannot allow "*.yandex.ru" and keep mc.yandex.ru out.
 func New(cat *catalog.Catalog, allow []string, reportURI string) (*Policies, error) {
-	var base []string
-	base = append(base, "'self'")
+	base := []string{"'self'"}
 	for _, h := range cat.NecessaryHosts() {
 		base = append(base, sources(h)...)
 	}
@@ -100,56 +98,112 @@ func New(cat *catalog.Catalog, allow []string, reportURI string) (*Policies, err
 		}
 		base = append(base, src)
 	}
-	byCat := map[catalog.Category][]string{}
-	for i, p := range cat.Processors {
-		if !cat.Shown(i) {
-			continue
-		}
-		for _, u := range p.URLs {
-			byCat[p.Category] = append(byCat[p.Category], sources(u)...)
-		}
-	}
-	ps := &Policies{byGranted: map[catalog.Set]string{}}
+	ps := &Policies{byGranted: [2]map[catalog.Set]string{{}, {}}}
 	for s := catalog.Set(0); s <= catalog.All; s++ {
-		list := append([]string(nil), base...)
-		for _, c := range s.Categories() {
-			list = append(list, byCat[c]...)
-		}
-		list = dedupe(list)
-		// A source without a scheme matches a WebSocket URL only on a
-		// page of a ws scheme: connect-src names them.
-		sockets := append([]string(nil), list...)
-		for _, src := range list[1:] { // after 'self'
-			sockets = append(sockets, "wss://"+src, "ws://"+src)
-		}
-		var b strings.Builder
-		for i, d := range fetchDirectives {
-			if i > 0 {
-				b.WriteString("; ")
+		list := dedupe(append(append([]string(nil), base...), processorSources(cat, s)...))
+		for https, m := range ps.byGranted {
+			// A WebSocket URL matches a source with its own scheme only;
+			// an http page may open ws: ones, an https page only wss:.
+			schemes := []string{"wss://"}
+			if https == 0 {
+				schemes = append(schemes, "ws://")
 			}
-			b.WriteString(d.name)
-			b.WriteByte(' ')
-			if d.name == "connect-src" {
-				b.WriteString(strings.Join(sockets, " "))
-			} else {
-				b.WriteString(strings.Join(list, " "))
+			sockets := append([]string(nil), list...)
+			for _, src := range list[1:] { // after 'self'
+				for _, sc := range schemes {
+					sockets = append(sockets, sc+src)
+				}
 			}
-			if d.extra != "" {
-				b.WriteByte(' ')
-				b.WriteString(d.extra)
+			hosts := strings.Join(list, " ")
+			var b strings.Builder
+			b.WriteString("default-src " + hosts + " " + defaultExtra)
+			for _, d := range dataDirectives {
+				b.WriteString("; " + d.name + " " + hosts + " " + d.extra)
 			}
+			b.WriteString("; connect-src " + strings.Join(sockets, " "))
+			if reportURI != "" {
+				b.WriteString("; report-uri " + reportURI)
+			}
+			m[s] = b.String()
 		}
-		if reportURI != "" {
-			b.WriteString("; report-uri ")
-			b.WriteString(reportURI)
-		}
-		ps.byGranted[s] = b.String()
 	}
 	return ps, nil
 }
 
-// For returns the policy of a visitor who granted s.
-func (p *Policies) For(s catalog.Set) string { return p.byGranted[s] }
+// processorSources lists the sources of the shown processors of the
+// categories in granted, short: a host whose patterns are all of granted
+// categories — and under which no processor of another category has a
+// pattern — is allowed whole, not path by path; a registrable domain
+// ("google-analytics.com") with its subdomains, as the catalog matches
+// it (unless a processor not granted is below it), a longer host alone.
+func processorSources(cat *catalog.Catalog, granted catalog.Set) []string {
+	type pattern struct{ host, path string }
+	var mine []pattern
+	// foreign: the hosts of processors not granted and their parents;
+	// under: those parents alone (a *.host source would cover them).
+	foreign, under := map[string]bool{}, map[string]bool{}
+	for i, p := range cat.Processors {
+		ok := granted.Has(p.Category.Bit())
+		for _, u := range p.URLs {
+			host, path, err := catalog.SplitPattern(u)
+			if err != nil {
+				continue
+			}
+			if !ok {
+				foreign[host] = true
+				for h := host; strings.IndexByte(h, '.') >= 0; {
+					h = h[strings.IndexByte(h, '.')+1:]
+					foreign[h], under[h] = true, true
+				}
+				continue
+			}
+			if cat.Shown(i) {
+				mine = append(mine, pattern{host, path})
+			}
+		}
+	}
+	whole := map[string]bool{}
+	for _, p := range mine {
+		if p.path == "" || !foreign[p.host] {
+			whole[p.host] = true
+		}
+	}
+	var out []string
+	for _, p := range mine {
+		path := p.path
+		if whole[p.host] {
+			path = ""
+		} else if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i] // CSP matches no query
+		}
+		out = append(out, p.host+path)
+		if strings.Count(p.host, ".") == 1 && !under[p.host] {
+			out = append(out, "*."+p.host+path)
+		}
+	}
+	return out
+}
+
+// Longest returns the length of the longest policy: it is sent with
+// every page of a visitor who accepted all.
+func (p *Policies) Longest() int {
+	n := 0
+	for _, m := range p.byGranted {
+		for _, v := range m {
+			n = max(n, len(v))
+		}
+	}
+	return n
+}
+
+// For returns the policy of a visitor who granted s, on a page served
+// over https or not.
+func (p *Policies) For(s catalog.Set, https bool) string {
+	if https {
+		return p.byGranted[1][s]
+	}
+	return p.byGranted[0][s]
+}
 
 // sources turns a catalog pattern ("host" or "host/path-prefix", a host
 // matching its subdomains) into CSP source expressions. CSP matches a

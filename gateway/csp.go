@@ -17,7 +17,7 @@ import (
 // weakened). The response already varies by consent.
 func (w *responseWriter) addPolicy() {
 	if w.g.csp != nil {
-		w.Header().Add(w.g.cfg.CSP.Header(), w.g.csp.For(w.v.granted()))
+		w.Header().Add(w.g.cfg.CSP.Header(), w.g.csp.For(w.v.granted(), isHTTPS(w.r)))
 	}
 }
 

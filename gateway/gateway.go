@@ -178,6 +178,10 @@ func New(cfg Config) (*Gateway, error) {
 		if policies, err = csp.New(cfg.Catalog, cfg.CSPAllow, cfg.Prefix+"csp-report"); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
+		if n := policies.Longest(); n > 8<<10 {
+			cfg.Logger.Warn("the Content-Security-Policy of a visitor who accepts all is long: proxies in front may refuse it; list your own processors (the processors option) to shorten it",
+				"bytes", n)
+		}
 	}
 	return &Gateway{
 		csp:        policies,
