@@ -5,10 +5,10 @@
 //
 // It serves generated pages (150 KB and 1.5 MB HTML shaped like a real
 // site) and JS/CSS/image files from an origin (file_server), a bare
-// reverse_proxy site and two consent sites in front of the same origin —
-// one as configured by default, one with replay_cache off, so every page
-// is rewritten as if the origin had changed it since the last request —
-// then
+// reverse_proxy site and three consent sites in front of the same origin
+// — one as configured by default, one with replay_cache off, so every
+// page is rewritten as if the origin had changed it since the last
+// request, one with csp off, for the default policy's cost — then
 // loads them in interleaved rounds with wrk (installed with apt-get when
 // missing; -go uses a built-in Go load generator instead) and prints
 // req/s, p50/p99 latency, the gateway's RSS, and the ratios. Machines are
@@ -93,11 +93,11 @@ func run(bin string, rounds int, dur time.Duration, conns int, useGo bool, only 
 	copy(img, "\x89PNG\r\n\x1a\n")
 	os.WriteFile(filepath.Join(site, "photo.png"), img, 0o644)
 
-	ports := [5]int{}
+	ports := [6]int{}
 	for i := range ports {
 		ports[i] = freePort()
 	}
-	origin, bare, gw, admin, full := ports[0], ports[1], ports[2], ports[3], ports[4]
+	origin, bare, gw, admin, full, nocsp := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
 	// A dynamic origin: the 150 KB page with a per-request token in the
 	// head and a time near the end, as a CMS page with a CSRF token has.
 	dyn, err := dynamicOrigin(pagegen.Page(150 << 10))
@@ -132,7 +132,14 @@ http://127.0.0.1:%[6]d {
 	reverse_proxy /dynamic* %[7]s
 	reverse_proxy 127.0.0.1:%[2]d
 }
-`, admin, origin, site, bare, gw, full, dynAddr)
+http://127.0.0.1:%[8]d {
+	consent {
+		csp off
+	}
+	reverse_proxy /dynamic* %[7]s
+	reverse_proxy 127.0.0.1:%[2]d
+}
+`, admin, origin, site, bare, gw, full, dynAddr, nocsp)
 	cfPath := filepath.Join(dir, "Caddyfile")
 	os.WriteFile(cfPath, []byte(cf), 0o644)
 	cmd := exec.Command(bin, "run", "--config", cfPath)
@@ -143,7 +150,7 @@ http://127.0.0.1:%[6]d {
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	for _, p := range []int{origin, bare, gw, full} {
+	for _, p := range []int{origin, bare, gw, full, nocsp} {
 		if err := waitUp(fmt.Sprintf("http://127.0.0.1:%d/app.js", p)); err != nil {
 			return fmt.Errorf("%w\n%s", err, stderr.Bytes())
 		}
@@ -160,8 +167,8 @@ http://127.0.0.1:%[6]d {
 		{"CSS", "/site.css"},
 		{"image", "/photo.png"},
 	}
-	servers := []target{{"file_server", ""}, {"reverse_proxy", ""}, {"consent", ""}, {"consent-norep", ""}}
-	portOf := map[string]int{"file_server": origin, "reverse_proxy": bare, "consent": gw, "consent-norep": full}
+	servers := []target{{"file_server", ""}, {"reverse_proxy", ""}, {"consent", ""}, {"consent-norep", ""}, {"consent-nocsp", ""}}
+	portOf := map[string]int{"file_server": origin, "reverse_proxy": bare, "consent": gw, "consent-norep": full, "consent-nocsp": nocsp}
 	if only != "" {
 		sets = slices.DeleteFunc(sets, func(s struct{ label, path string }) bool { return !strings.Contains(s.label, only) })
 	}
@@ -229,6 +236,12 @@ http://127.0.0.1:%[6]d {
 			fmt.Printf("  %-24s %-14s %.2f× req/s (target ≥ %.2f×: %s), p99 %.2f×, server CPU per request %.2f×\n", s.label, srv, g.rps/b.rps, target, mark, float64(g.p99)/float64(b.p99),
 				float64(medianCPU(best[key{s.label, srv}]))/float64(medianCPU(best[key{s.label, "reverse_proxy"}])))
 		}
+	}
+	fmt.Println("\nthe default report-only Content-Security-Policy's cost: consent ÷ consent-nocsp (csp off), medians of interleaved rounds:")
+	for _, s := range sets {
+		g, n := median(best[key{s.label, "consent"}]), median(best[key{s.label, "consent-nocsp"}])
+		fmt.Printf("  %-24s %.3f× req/s (target ≥ 0.95×), server CPU per request %.3f×\n", s.label, g.rps/n.rps,
+			float64(medianCPU(best[key{s.label, "consent"}]))/float64(medianCPU(best[key{s.label, "consent-nocsp"}])))
 	}
 	fmt.Printf("\ngateway RSS: %d MB at start of load, %d MB peak under load; 64 concurrent 1.5 MB pages: %d MB → %d MB (growth %d MB, target < 64 MB)\n",
 		rssBefore>>20, rssPeak>>20, base>>20, peak>>20, (peak-base)>>20)
