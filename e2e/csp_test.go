@@ -174,30 +174,13 @@ func TestCSPEnforce(t *testing.T) {
 // someone logged in only.
 func TestThirdPartiesSeen(t *testing.T) {
 	t.Parallel()
-	hash, err := exec.Command(build(t), "hash-password", "--plaintext", "s3cret-pass").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	page := `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>third</title></head><body>
 <img src="https://cdn.example.com/pixel.gif" alt=""></body></html>`
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gp := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
-	startGateway(t, fmt.Sprintf(`http://127.0.0.1:%d {
-	consent
-	route /consent-stats* {
-		basic_auth {
-			marketing %s
-		}
-		consent_stats
-	}
-	root * %s
-	file_server
-}
-`, gp, strings.TrimSpace(string(hash)), dir), "", base+"/")
+	base := statsGateway(t, "root * "+dir+"\n\tfile_server")
 	b := newBrowser(t, true)
 	b.run(chromedp.Navigate(base+"/"), chromedp.Sleep(2*time.Second))
 	if !b.requested("cdn.example.com") {

@@ -21,12 +21,16 @@ import (
 
 // statsGateway starts a gateway with the stats dashboard at
 // /consent-stats behind basic_auth (marketing / s3cret-pass) and returns
-// its URL.
-func statsGateway(t *testing.T) string {
+// its URL. site is what the site serves besides (respond "ok" if none).
+func statsGateway(t *testing.T, site ...string) string {
 	t.Helper()
 	hash, err := exec.Command(build(t), "hash-password", "--plaintext", "s3cret-pass").Output()
 	if err != nil {
 		t.Fatal(err)
+	}
+	rest := `respond "ok"`
+	if len(site) > 0 {
+		rest = site[0]
 	}
 	gp := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", gp)
@@ -38,9 +42,9 @@ func statsGateway(t *testing.T) string {
 		}
 		consent_stats
 	}
-	respond "ok"
+	%s
 }
-`, gp, strings.TrimSpace(string(hash))), "", base+"/")
+`, gp, strings.TrimSpace(string(hash)), rest), "", base+"/")
 	return base
 }
 
