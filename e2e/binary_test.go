@@ -130,6 +130,8 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		"unset env secret": {"consent {\n\tsecret {env.KELISIM_NEVER_SET}\n}", "is the environment variable set?"},
 		"valkey address":   {"GLOBAL{\n\tconsent {\n\t\tstore valkey not-a-host-port\n\t}\n}", "want host:port"},
 		"theme accent":     {"consent {\n\ttheme {\n\t\taccent ffcc00\n\t}\n}", "WCAG AA needs 4.5:1; #8e7200"},
+		"csp mode":         {"consent {\n\tcsp enforsed\n}", "did you mean enforce?"},
+		"csp allow":        {"consent {\n\tcsp allow *.yandex.ru\n}", `csp allow "*.yandex.ru" lets in Yandex`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cf := filepath.Join(t.TempDir(), "Caddyfile")
