@@ -55,6 +55,7 @@ func ParseMode(s string) (Mode, error) {
 // response only picks its string.
 type Policies struct {
 	byGranted [2]map[catalog.Set]string // [0] http pages, [1] https
+	base      []string                  // the necessary and allowed sources
 }
 
 // The policy is written short: it goes with every page, and a header of
@@ -98,7 +99,7 @@ func New(cat *catalog.Catalog, allow []string, reportURI string) (*Policies, err
 		}
 		base = append(base, src)
 	}
-	ps := &Policies{byGranted: [2]map[catalog.Set]string{{}, {}}}
+	ps := &Policies{byGranted: [2]map[catalog.Set]string{{}, {}}, base: base[1:]}
 	for s := catalog.Set(0); s <= catalog.All; s++ {
 		list := dedupe(append(append([]string(nil), base...), processorSources(cat, s)...))
 		for https, m := range ps.byGranted {
@@ -182,6 +183,18 @@ func processorSources(cat *catalog.Catalog, granted catalog.Set) []string {
 		}
 	}
 	return out
+}
+
+// Allows reports whether host is allowed whatever the consent: a
+// necessary host or one of csp allow (a path on it counts).
+func (p *Policies) Allows(host string) bool {
+	for _, src := range p.base {
+		h, _, _ := strings.Cut(src, "/")
+		if wild, ok := strings.CutPrefix(h, "*."); ok && strings.HasSuffix(host, "."+wild) || h == host {
+			return true
+		}
+	}
+	return false
 }
 
 // Longest returns the length of the longest policy: it is sent with

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 
 	"github.com/kelisim/kelisim/consent"
@@ -33,6 +34,28 @@ func (w *responseWriter) addWorkerPolicy() {
 			w.addPolicy()
 			addVary(h, "Cookie", "Sec-Fetch-Dest")
 			makePrivate(h)
+		}
+	}
+}
+
+// seenInPage returns what the rewriter tells of the hosts a page fetches
+// from that no processor owns: those the policy does not allow go to
+// "third parties seen" (directive "page"), learned without waiting for
+// a browser's report. Nil when the policy is off.
+func (g *Gateway) seenInPage(r *http.Request) func(host string) {
+	if g.csp == nil {
+		return nil
+	}
+	page, own := r.URL.Path, r.Host
+	if len(page) > 256 {
+		page = page[:256]
+	}
+	if h, _, err := net.SplitHostPort(own); err == nil {
+		own = h
+	}
+	return func(host string) {
+		if host != own && !g.csp.Allows(host) {
+			g.cspSeen.Add(csp.Violation{Page: page, Host: host, Directive: "page"}, "", consent.Now())
 		}
 	}
 }

@@ -93,3 +93,21 @@ func TestCSPReportEndpoint(t *testing.T) {
 		t.Errorf("GET: %d", res.StatusCode)
 	}
 }
+
+// TestPagesTeachThirdParties: the hosts a rewritten page fetches from
+// that are no processor, not the site and not allowed land in third
+// parties seen (directive "page") before any browser reports them.
+func TestPagesTeachThirdParties(t *testing.T) {
+	seen := csp.NewSeen()
+	page := `<!doctype html><html><head><script src="https://cdn.example.com/lib.js"></script><script src="https://static.allowed.example/x.js"></script>
+<script src="https://mc.yandex.ru/metrika/tag.js"></script></head><body><img src="/own.png"><img src="HOST/own.png"></body></html>`
+	var e *env
+	e = newEnv(t, "v1", func(w http.ResponseWriter, r *http.Request) {
+		htmlOrigin(strings.ReplaceAll(page, "HOST", e.srv.URL))(w, r)
+	}, func(c *gateway.Config) { c.CSPSeen, c.CSPAllow = seen, []string{"*.allowed.example"} })
+	readAll(t, e.do("GET", "/news/1.html?x=2", nil))
+	l := seen.List()
+	if len(l) != 1 || l[0].Host != "cdn.example.com" || l[0].Directive != "page" || l[0].Page != "/news/1.html" || l[0].Processor != "" {
+		t.Errorf("seen: %+v", l)
+	}
+}

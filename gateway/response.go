@@ -316,7 +316,8 @@ func (w *responseWriter) startRewrite(kind docKind, enc pageEncoding) {
 		Placeholder: func(proc int, pageLang string) string {
 			return g.cfg.Banner.Placeholder(langFor(pageLang), &g.cfg.Catalog.Processors[proc], granted, ret, site)
 		},
-		OnBlock: func(proc int) { g.metrics.Blocked(g.cfg.Catalog.Processors[proc].ID) },
+		OnBlock:   func(proc int) { g.metrics.Blocked(g.cfg.Catalog.Processors[proc].ID) },
+		OnForeign: g.seenInPage(w.r),
 		OnWarn: func(msg string) {
 			g.log.Warn(msg, "path", w.r.URL.Path)
 		},

@@ -796,12 +796,30 @@ func (w *Writer) matchURL(v []byte) int {
 		if p := w.pol.Catalog.MatchURL(d); p >= 0 {
 			return p
 		}
+		w.tellForeign([]byte(d))
 		return w.matchInlineURL([]byte(d))
 	}
 	if p := w.pol.Catalog.MatchURLBytes(v); p >= 0 {
 		return p
 	}
+	w.tellForeign(v)
 	return w.matchInlineURL(v)
+}
+
+// tellForeign tells Policy.OnForeign the host of v, a URL no processor
+// owns, if it names one. Relative URLs, nearly all of a page's, are
+// rejected on their first bytes.
+func (w *Writer) tellForeign(v []byte) {
+	if w.pol.OnForeign == nil || len(v) < 2 || v[0]|0x20 != 'h' && v[0] != '/' && v[0] != '\\' && v[0] > ' ' ||
+		v[0] == '/' && v[1] != '/' && v[1] != '\\' {
+		return
+	}
+	host, _, ok := catalog.SplitURL(string(v))
+	if !ok || host == w.foreign {
+		return
+	}
+	w.foreign = host
+	w.pol.OnForeign(host)
 }
 
 // URLs that carry their content instead of naming it.

@@ -55,6 +55,11 @@ type Policy struct {
 	Placeholder func(proc int, pageLang string) string
 	// OnBlock, if set, is called once per neutralised element.
 	OnBlock func(proc int)
+	// OnForeign, if set, is called with the host of an absolute URL an
+	// element fetches from that no processor owns — what a
+	// Content-Security-Policy must allow for the page to work (once per
+	// host in a row; not for a page written from a recording).
+	OnForeign func(host string)
 	// OnWarn, if set, is told about input the rewriter could not examine.
 	OnWarn func(msg string)
 	// XML reads the input as an XML document (xml.go), with no
@@ -89,6 +94,7 @@ type Writer struct {
 	t          tag
 	procs      []int // processors of the element being gated
 	scratch    []byte
+	foreign    string // the host last told OnForeign
 	nameBuf    [16]byte
 	final      bool // Close: no more input comes; decide what waited for lookahead
 	// svgSearched is how much of a held SVG <script> (from its '<') has

@@ -128,3 +128,24 @@ func TestGranted(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+// TestOnForeign: the hosts a page fetches from that no processor owns
+// are told, whatever the spelling (scheme-relative, a srcset candidate,
+// character references, upper case); relative URLs, processors, links
+// that fetch nothing and text are not.
+func TestOnForeign(t *testing.T) {
+	var got []string
+	pol := &Policy{Catalog: testCatalog(t), OnForeign: func(h string) { got = append(got, h) }}
+	in := `<!doctype html><html><head><script src="https://cdn.example.com/a.js"></script><link rel=stylesheet href="HTTPS://Fonts.Example.NET/css">
+<script src="https://mc.yandex.ru/metrika/tag.js"></script></head><body><p>https://text.example.org/ is text</p><a href="https://link.example.org/">a link</a>
+<img src="/local.png" srcset="//img.example.net/a.jpg 1x, /b.jpg 2x"><img src="https:&#x2F;&#x2F;ent.example.com/x.gif"><img src="https://cdn.example.com/b.png">
+<iframe src="https://www.youtube.com/embed/x"></iframe><video poster="https://media.example.com/p.jpg"></video></body></html>`
+	for _, chunk := range []int{len(in), 7} {
+		got = nil
+		rewriteString(t, pol, in, chunk)
+		want := "cdn.example.com fonts.example.net img.example.net ent.example.com cdn.example.com media.example.com"
+		if strings.Join(got, " ") != want {
+			t.Errorf("chunk %d: told %q, want %q", chunk, strings.Join(got, " "), want)
+		}
+	}
+}
