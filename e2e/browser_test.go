@@ -349,8 +349,9 @@ func siteWith(t testing.TB, pages map[string]string) string {
 	return gw
 }
 
-// siteWithOrigin is siteWith that also returns the origin's URL.
-func siteWithOrigin(t testing.TB, pages map[string]string) (gw, origin string) {
+// siteWithOrigin is siteWith that also returns the origin's URL;
+// consent, if given, are lines of the consent block.
+func siteWithOrigin(t testing.TB, pages map[string]string, consent ...string) (gw, origin string) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range pages {
@@ -359,7 +360,11 @@ func siteWithOrigin(t testing.TB, pages map[string]string) (gw, origin string) {
 		}
 	}
 	op, gp := freePort(t), freePort(t)
-	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\troot * %s\n\tfile_server\n}\nhttp://127.0.0.1:%d {\n\tencode\n\tconsent\n\treverse_proxy 127.0.0.1:%d\n}\n", op, dir, gp, op)
+	block := ""
+	if len(consent) > 0 {
+		block = " {\n\t\t" + strings.Join(consent, "\n\t\t") + "\n\t}"
+	}
+	cf := fmt.Sprintf("http://127.0.0.1:%d {\n\troot * %s\n\tfile_server\n}\nhttp://127.0.0.1:%d {\n\tencode\n\tconsent%s\n\treverse_proxy 127.0.0.1:%d\n}\n", op, dir, gp, block, op)
 	gw = fmt.Sprintf("http://127.0.0.1:%d", gp)
 	startGateway(t, cf, "", gw+"/")
 	return gw, fmt.Sprintf("http://127.0.0.1:%d", op)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,6 +151,9 @@ type vendorTab struct {
 	ctx  context.Context
 	mu   sync.Mutex
 	urls []string
+	// sent: the requests that got past the browser's own checks (a
+	// Content-Security-Policy's among them) to the network.
+	sent []string
 	// loaded: the page was navigated to and settled.
 	loaded bool
 }
@@ -204,6 +208,9 @@ func (b *vendorTab) answer(e *fetch.EventRequestPaused) {
 		return
 	}
 	b.record(e.Request.URL)
+	b.mu.Lock()
+	b.sent = append(b.sent, e.Request.URL)
+	b.mu.Unlock()
 	chromedp.Run(b.ctx, fetch.FailRequest(e.RequestID, network.ErrorReasonInternetDisconnected))
 }
 
@@ -217,7 +224,7 @@ func hostOf(raw string) string {
 
 func (b *vendorTab) reset() {
 	b.mu.Lock()
-	b.urls = nil
+	b.urls, b.sent = nil, nil
 	b.mu.Unlock()
 }
 
@@ -226,9 +233,21 @@ func (b *vendorTab) reset() {
 func (b *vendorTab) byProcessor(cat *catalog.Catalog) map[string][]string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return groupByProcessor(cat, b.urls)
+}
+
+// sentByProcessor is byProcessor for the requests that reached the
+// network: what a Content-Security-Policy let through.
+func (b *vendorTab) sentByProcessor(cat *catalog.Catalog) map[string][]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return groupByProcessor(cat, b.sent)
+}
+
+func groupByProcessor(cat *catalog.Catalog, urls []string) map[string][]string {
 	out := map[string][]string{}
 	seen := map[string]bool{}
-	for _, u := range b.urls {
+	for _, u := range urls {
 		if seen[u] {
 			continue
 		}
@@ -584,4 +603,57 @@ func TestVendorInstallGuides(t *testing.T) {
 		}()
 	}
 	pagesDone.Wait()
+}
+
+// TestVendorSnippetsUnderCSPEnforce: the vendors' own snippets, exactly as
+// published, on one page, with `csp enforce`: the policy lets none of
+// them reach its processor before consent or after reject-all, and every
+// one after accept-all — the hosts their loaders use are the catalog's,
+// and the policy follows the choice on the next page.
+func TestVendorSnippetsUnderCSPEnforce(t *testing.T) {
+	t.Parallel()
+	cat := builtinCatalog(t)
+	var all []vendorSnippet
+	for _, id := range vendorGuides {
+		all = append(all, loadVendorSnippet(t, id))
+	}
+	gw, _ := siteWithOrigin(t, map[string]string{"site.css": vendorSiteCSS, "all.html": vendorPage("Все счётчики — ТОО «Пример»", all)}, "csp enforce")
+	if res, err := http.Get(gw + "/all.html"); err != nil || !strings.HasPrefix(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Fatalf("the page is not served under the enforced policy: %v %v", err, res)
+	}
+	chrome := vendorChromium(t)
+	for _, action := range []string{"reject-all", "accept-all"} {
+		b := newVendorTab(t, chrome)
+		b.run(chromedp.Navigate(gw + "/all.html"))
+		b.settle()
+		if got := b.byProcessor(cat); len(got) > 0 {
+			t.Errorf("%s flow, before consent: %s", action, describeRequests(got))
+		}
+		if !b.decide(action) {
+			continue
+		}
+		b.run(chromedp.Sleep(800 * time.Millisecond))
+		b.reset()
+		b.run(chromedp.Reload())
+		b.settle()
+		if action == "reject-all" {
+			if got := b.byProcessor(cat); len(got) > 0 {
+				t.Errorf("after reject-all and a reload: %s", describeRequests(got))
+			}
+			continue
+		}
+		deadline := time.Now().Add(8 * time.Second)
+		var missing []string
+		for {
+			sent := b.sentByProcessor(cat)
+			missing = slices.DeleteFunc(slices.Clone(vendorGuides), func(id string) bool { return len(sent[id]) > 0 })
+			if len(missing) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if len(missing) > 0 {
+			t.Errorf("after accept-all and a reload the policy kept these vendors' loaders out: %v; requests attempted: %s", missing, describeRequests(b.byProcessor(cat)))
+		}
+	}
 }
