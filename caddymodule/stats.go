@@ -20,10 +20,11 @@ func init() {
 }
 
 // Stats serves consent statistics from the consent app's store: a
-// dashboard, ?format=json, ?format=csv, and ?consent=<id> for one visitor's
-// proof records; and the third parties the sites' policies reported. It has no login of its own and refuses to answer unless
-// Caddy's basic_auth (or another authentication handler) has authenticated
-// the request first:
+// dashboard, ?format=json, ?format=csv, and ?consent=<id> for one
+// visitor's proof records; and the third parties the sites' policies
+// reported. It has no login of its own and refuses to answer unless
+// Caddy's basic_auth (or another authentication handler) has
+// authenticated the request first:
 //
 //	route /consent-stats* {
 //	    basic_auth {

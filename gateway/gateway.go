@@ -164,12 +164,11 @@ func New(cfg Config) (*Gateway, error) {
 		mm = newMemo(cfg.ReplayCache)
 	}
 	var policies *csp.Policies
-	switch cfg.CSP {
-	case "":
+	if cfg.CSP == "" {
 		cfg.CSP = csp.ReportOnly
-	case csp.ReportOnly, csp.Enforce, csp.Off:
-	default:
-		return nil, fmt.Errorf("gateway: csp %q: want report-only, enforce or off", cfg.CSP)
+	}
+	if _, err := csp.ParseMode(string(cfg.CSP)); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if cfg.CSPSeen == nil {
 		cfg.CSPSeen = csp.NewSeen()

@@ -796,8 +796,9 @@ func (w *Writer) matchURL(v []byte) int {
 		if p := w.pol.Catalog.MatchURL(d); p >= 0 {
 			return p
 		}
-		w.tellForeign([]byte(d))
-		return w.matchInlineURL([]byte(d))
+		b := []byte(d)
+		w.tellForeign(b)
+		return w.matchInlineURL(b)
 	}
 	if p := w.pol.Catalog.MatchURLBytes(v); p >= 0 {
 		return p

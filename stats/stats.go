@@ -13,12 +13,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/kelisim/kelisim/csp"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kelisim/kelisim/csp"
 	"github.com/kelisim/kelisim/store"
 )
 
