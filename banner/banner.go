@@ -394,7 +394,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <button name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
 <button class="kl-alt" name="action" value="customize" data-consent-action="customize">{{.T.customize}}</button>
 {{template "langs" .}}
-</div>
+</div><i class="kl-end"></i>
 </form>
 </div>
 {{- end -}}
@@ -428,7 +428,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 <button name="action" value="reject-all" data-consent-action="reject-all">{{.T.reject}}</button>
 <button class="kl-save" name="action" value="save" data-consent-action="save">{{.T.save}}</button>
 {{template "langs" .}}
-</div>
+</div><i class="kl-end"></i>
 </form>
 </div>
 {{- end -}}
